@@ -1,0 +1,68 @@
+"""Settings, read from environment variables named ``TOUCHLINE_*``.
+
+Every setting is documented in docs/configuration.md; a test fails when one is missing there.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///touchline.db"
+LANGUAGES: dict[str, str] = {"en": "English", "da": "Dansk", "nb": "Norsk bokmål", "it": "Italiano"}
+Language = Literal["en", "da", "nb", "it"]
+
+
+class Settings(BaseSettings):
+    """Touchline's configuration; each field is read from ``TOUCHLINE_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="TOUCHLINE_", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs session cookies; generated and stored in the database when not given",
+    )
+    default_language: Language = Field(default="en", description="en, da, nb or it")
+    fiscal_year_start_month: int = Field(
+        default=1, ge=1, le=12, description="Month (1-12) in which the fiscal year starts"
+    )
+    timezone: str = Field(default="UTC", description="The company's time zone (IANA name)")
+    session_max_age_hours: int = Field(
+        default=12, ge=1, description="A login lasts this long without activity"
+    )
+    secure_cookies: bool = Field(
+        default=False, description="Send cookies over HTTPS only (turn on behind TLS)"
+    )
+    login_attempts_per_minute: int = Field(
+        default=5, ge=1, description="Failed logins per account and address before a pause"
+    )
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name") from error
+        return value
+
+    @property
+    def is_default_sqlite(self) -> bool:
+        """True when the database is the embedded SQLite default in the working directory."""
+        return self.database_url == DEFAULT_DATABASE_URL
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once from the environment."""
+    return Settings()

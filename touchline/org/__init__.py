@@ -1,0 +1,1 @@
+"""The sales organisation: units, sellers, territories and periods."""

@@ -1,0 +1,1 @@
+"""The web layer: templates, static assets, and what every page shares."""
