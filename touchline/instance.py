@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from sqlalchemy import String, Text, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from touchline.db import Base
@@ -38,8 +39,14 @@ def secret_key(session: Session, configured: str | None) -> str:
     if configured:
         return configured
     stored = get_value(session, "secret_key")
-    if stored is None:
-        stored = secrets.token_urlsafe(48)
-        set_value(session, "secret_key", stored)
-        session.flush()
+    if stored is not None:
+        return stored
+    try:
+        # Several workers may start at once: the first insert wins, the others read it.
+        with session.begin_nested():
+            session.add(InstanceSetting(key="secret_key", value=secrets.token_urlsafe(48)))
+    except IntegrityError:
+        pass
+    stored = get_value(session, "secret_key")
+    assert stored is not None
     return stored

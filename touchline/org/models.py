@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Numeric, String
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Numeric, String, func, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from touchline.db import Base, UtcDateTime, utcnow
@@ -21,14 +21,16 @@ class Unit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(20), default="team")
+    kind: Mapped[str] = mapped_column(String(20), default="team", server_default="team")
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("units.id", ondelete="RESTRICT"), index=True
     )
     manager_id: Mapped[int | None] = mapped_column(
         ForeignKey("sellers.id", ondelete="SET NULL", use_alter=True), index=True
     )
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, server_default=func.current_timestamp()
+    )
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], lazy="raise")
     manager: Mapped[Seller | None] = relationship(foreign_keys=[manager_id], lazy="raise")
@@ -42,7 +44,9 @@ class Territory(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    market_potential: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal(0))
+    market_potential: Mapped[Decimal] = mapped_column(
+        Numeric(18, 2), default=Decimal(0), server_default="0"
+    )
     region: Mapped[str | None] = mapped_column(String(200))
 
 
@@ -64,8 +68,10 @@ class Seller(Base):
         ForeignKey("territories.id", ondelete="SET NULL"), index=True
     )
     hire_date: Mapped[date | None] = mapped_column(Date)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, server_default=func.current_timestamp()
+    )
 
     unit: Mapped[Unit] = relationship(foreign_keys=[unit_id], lazy="raise")
     manager: Mapped[Seller | None] = relationship(remote_side=[id], lazy="raise")

@@ -43,7 +43,12 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("external_id", sa.String(length=100), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("market_potential", sa.Numeric(precision=18, scale=2), nullable=False),
+        sa.Column(
+            "market_potential",
+            sa.Numeric(precision=18, scale=2),
+            server_default="0",
+            nullable=False,
+        ),
         sa.Column("region", sa.String(length=200), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_territories")),
         sa.UniqueConstraint("external_id", name=op.f("uq_territories_external_id")),
@@ -53,10 +58,15 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("external_id", sa.String(length=100), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("kind", sa.String(length=20), server_default="team", nullable=False),
         sa.Column("parent_id", sa.Integer(), nullable=True),
         sa.Column("manager_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", touchline.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_at",
+            touchline.db.UtcDateTime(timezone=True),
+            server_default=sa.func.current_timestamp(),
+            nullable=False,
+        ),
         sa.ForeignKeyConstraint(
             ["parent_id"], ["units.id"], name=op.f("fk_units_parent_id_units"), ondelete="RESTRICT"
         ),
@@ -77,8 +87,13 @@ def upgrade() -> None:
         sa.Column("manager_id", sa.Integer(), nullable=True),
         sa.Column("territory_id", sa.Integer(), nullable=True),
         sa.Column("hire_date", sa.Date(), nullable=True),
-        sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", touchline.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
+        sa.Column(
+            "created_at",
+            touchline.db.UtcDateTime(timezone=True),
+            server_default=sa.func.current_timestamp(),
+            nullable=False,
+        ),
         sa.ForeignKeyConstraint(
             ["manager_id"],
             ["sellers.id"],

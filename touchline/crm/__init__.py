@@ -1,0 +1,1 @@
+"""CRM data: accounts, deals and their stage history, activities, and their imports."""

@@ -1,0 +1,114 @@
+"""What an import found and did: problems, and counts per file."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+FULL_PROBLEMS = 100
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the input, and where: file, line, column and value."""
+
+    file: str
+    line: int | None
+    column: str | None
+    value: str | None
+    reason: str
+
+    def where(self) -> str:
+        parts = [self.file]
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.column:
+            parts.append(f"column {self.column}")
+        return ", ".join(parts)
+
+    def describe(self) -> str:
+        value = f" (value {self.value!r})" if self.value is not None else ""
+        return f"{self.where()}: {self.reason}{value}"
+
+
+@dataclass
+class FileCounts:
+    """What happened to the rows of one file for one canonical table."""
+
+    file: str
+    target: str
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    pruned: int = 0
+    skip_reasons: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "target": self.target,
+            "rows": self.rows,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "pruned": self.pruned,
+            "skip_reasons": dict(self.skip_reasons),
+        }
+
+
+@dataclass
+class ImportReport:
+    """The outcome of an import: its counts, or every problem that stopped it."""
+
+    source: str
+    format: str
+    dry_run: bool = False
+    prune: bool = False
+    counts: list[FileCounts] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    prune_candidates: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+    run_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def problems_by_reason(self) -> Counter[str]:
+        """Count the problems by reason, for the ones past the first hundred."""
+        return Counter(problem.reason for problem in self.problems)
+
+    def first_problems(self) -> list[Problem]:
+        """The problems reported in full, in file and line order."""
+        return sorted(self.problems, key=_problem_order)[:FULL_PROBLEMS]
+
+    def counts_for(self, target: str) -> list[FileCounts]:
+        return [counts for counts in self.counts if counts.target == target]
+
+    def as_dict(self) -> dict[str, Any]:
+        ordered = sorted(self.problems, key=_problem_order)
+        rest = Counter(problem.reason for problem in ordered[FULL_PROBLEMS:])
+        return {
+            "source": self.source,
+            "format": self.format,
+            "ok": self.ok,
+            "dry_run": self.dry_run,
+            "prune": self.prune,
+            "duration_s": round(self.duration_s, 3),
+            "counts": [counts.as_dict() for counts in self.counts],
+            "problems": [problem.__dict__ for problem in ordered[:FULL_PROBLEMS]],
+            "more_problems_by_reason": dict(rest),
+            "problem_count": len(self.problems),
+            "prune_candidates": {k: len(v) for k, v in self.prune_candidates.items()},
+            "notes": list(self.notes),
+            "run_id": self.run_id,
+        }
+
+
+def _problem_order(problem: Problem) -> tuple[str, int, str]:
+    return (problem.file, problem.line or 0, problem.column or "")

@@ -1,0 +1,395 @@
+"""Write: move staged rows into Touchline's database in the caller's transaction.
+
+Per canonical table: the clean rows go into a temporary table of the target
+database (PostgreSQL: ``COPY``; SQLite: batched inserts), then one set-based
+statement upserts them by external id, resolving references to internal ids and
+leaving rows whose values did not change untouched. Counts of inserted, updated
+and unchanged rows are taken before the upsert from the same comparison.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from touchline.crm.importing.report import FileCounts, Problem
+from touchline.crm.importing.schema import TARGETS, TARGETS_BY_NAME, Field, Kind, Target
+from touchline.crm.importing.stage import Staged, literal, quote
+
+Progress = Callable[[str, int], None]
+BATCH = 20_000
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the target table and how its value is produced from the staged row."""
+
+    name: str  # column of the database table
+    staged: str  # DuckDB expression over the staged row, giving the value as text or number
+    sql_type: str  # type of the column in the temporary table of the target database
+    ref: str | None = None  # target whose external id the staged value is
+    keep_when_empty: bool = False
+
+
+def _columns(target: Target, dialect: str) -> list[Column]:
+    columns: list[Column] = []
+    for field in target.fields:
+        columns.extend(_field_columns(target, field, dialect))
+    return columns
+
+
+def _field_columns(target: Target, field: Field, dialect: str) -> list[Column]:
+    postgres = dialect == "postgresql"
+    name = quote(field.name)
+    if field.ref is not None:
+        db_column = "parent_id" if field.name == "parent" else f"{field.name}_id"
+        return [
+            Column(db_column, name, "TEXT", ref=field.ref, keep_when_empty=field.keep_when_empty)
+        ]
+    if field.kind is Kind.TIMESTAMP:
+        # SQLite keeps timestamps as text in SQLAlchemy's layout, in UTC.
+        utc = quote(field.name + "__utc")
+        return [
+            Column(
+                field.name,
+                f"{utc} || '+00'" if postgres else utc,
+                "TIMESTAMPTZ" if postgres else "TEXT",
+            ),
+            Column(
+                field.name.replace("_at", "_on"),
+                f"strftime({quote(field.name + '__local_date')}, '%Y-%m-%d')",
+                "DATE" if postgres else "TEXT",
+            ),
+        ]
+    if field.kind is Kind.DATE:
+        return [Column(field.name, f"strftime({name}, '%Y-%m-%d')", "DATE" if postgres else "TEXT")]
+    if target.name == "deals" and field.name == "amount":
+        return [Column("amount_cents", f"CAST(round({name} * 100) AS BIGINT)", "BIGINT")]
+    if field.kind is Kind.DECIMAL:
+        sql_type = "DOUBLE PRECISION" if field.places > 2 else "NUMERIC(18, 2)"
+        return [Column(field.name, f"CAST({name} AS VARCHAR)", sql_type)]
+    if field.kind is Kind.INTEGER:
+        return [Column(field.name, name, "BIGINT")]
+    if field.kind is Kind.BOOLEAN:
+        return [Column(field.name, name, "BOOLEAN")]
+    return [Column(field.name, name, "TEXT")]
+
+
+def _deferred(target: Target, column: Column) -> bool:
+    """True for references to rows written later or alongside (a unit's parent and manager).
+
+    They are set by an update once every table of the import is written.
+    """
+    if column.ref is None:
+        return False
+    order = [t.name for t in TARGETS]
+    return order.index(column.ref) >= order.index(target.name)
+
+
+def _key_columns(target: Target, columns: list[Column]) -> list[Column]:
+    """Return the columns of ``columns`` that identify a row of ``target``."""
+    wanted = {"parent_id" if name == "parent" else name for name in target.key}
+    wanted |= {f"{name}_id" for name in target.key}
+    return [column for column in columns if column.name in wanted]
+
+
+class Writer:
+    """Writes the staged rows of one import through one database connection."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        staged: Staged,
+        *,
+        progress: Progress | None = None,
+    ) -> None:
+        self.connection = connection
+        self.staged = staged
+        self.duck = staged.connection
+        self.dialect = connection.dialect.name
+        self.progress = progress or (lambda _label, _n: None)
+        self.distinct = "IS DISTINCT FROM" if self.dialect == "postgresql" else "IS NOT"
+        self.problems: list[Problem] = []
+
+    # --- moving rows across ------------------------------------------------------
+
+    def _stage_table(self, target: Target, columns: list[Column]) -> str:
+        table = f"tl_stage_{target.name}"
+        definitions = ", ".join(f"{quote(c.name)} {c.sql_type}" for c in columns)
+        suffix = " ON COMMIT DROP" if self.dialect == "postgresql" else ""
+        self.connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        self.connection.execute(
+            text(f"CREATE TEMPORARY TABLE {table} (src_file TEXT, {definitions}){suffix}")
+        )
+        select = ", ".join(["__file", *(c.staged for c in columns)])
+        query = f"SELECT {select} FROM s_{target.name} ORDER BY __file, __line"
+        if self.dialect == "postgresql":
+            self._copy_postgres(table, query, target)
+        else:
+            self._insert_batches(table, query, len(columns) + 1, target)
+        return table
+
+    def _copy_postgres(self, table: str, query: str, target: Target) -> None:
+        assert self.staged.workdir is not None
+        path = Path(self.staged.workdir.name) / f"{target.name}.csv"
+        self.duck.execute(f"COPY ({query}) TO {literal(str(path))} (FORMAT csv, HEADER false)")
+        raw = self.connection.connection.driver_connection
+        assert raw is not None
+        written = 0
+        copy_sql = f"COPY {table} FROM STDIN (FORMAT csv)"
+        with raw.cursor() as cursor, cursor.copy(copy_sql) as copy, path.open("rb") as source:
+            while chunk := source.read(1 << 20):
+                copy.write(chunk)
+                written += chunk.count(b"\n")
+                self.progress(f"writing {target.name}", written)
+        path.unlink()
+
+    def _insert_batches(self, table: str, query: str, width: int, target: Target) -> None:
+        placeholders = ", ".join("?" for _ in range(width))
+        raw = self.connection.connection.driver_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        result = self.duck.execute(query)
+        written = 0
+        while rows := result.fetchmany(BATCH):
+            cursor.executemany(f"INSERT INTO {table} VALUES ({placeholders})", rows)
+            written += len(rows)
+            self.progress(f"writing {target.name}", written)
+        cursor.close()
+
+    # --- upserting ---------------------------------------------------------------
+
+    def _resolved(self, target: Target, columns: list[Column], stage: str) -> tuple[str, str]:
+        """Return (select list, joins) giving the row with references as internal ids."""
+        selects: list[str] = ["s.src_file"]
+        joins: list[str] = []
+        for index, column in enumerate(columns):
+            if column.ref is None:
+                selects.append(f"s.{quote(column.name)} AS {quote(column.name)}")
+            elif _deferred(target, column):
+                continue
+            else:
+                alias = f"r{index}"
+                ref_table = TARGETS_BY_NAME[column.ref].table
+                joins.append(
+                    f"LEFT JOIN {ref_table} {alias} ON {alias}.external_id = s.{quote(column.name)}"
+                )
+                selects.append(f"{alias}.id AS {quote(column.name)}")
+        return ", ".join(selects), " ".join(joins)
+
+    def _count(
+        self, target: Target, columns: list[Column], stage: str
+    ) -> dict[str, tuple[int, int, int]]:
+        selects, joins = self._resolved(target, columns, stage)
+        keys = _key_columns(target, columns)
+        match = " AND ".join(f"t.{quote(k.name)} = x.{quote(k.name)}" for k in keys)
+        compared = [c for c in columns if c not in keys and not _deferred(target, c)]
+        differs = [f"t.{quote(c.name)} {self.distinct} x.{quote(c.name)}" for c in compared]
+        late_joins = ""
+        for index, column in enumerate(columns):
+            if _deferred(target, column):
+                assert column.ref is not None
+                alias = f"p{index}"
+                ref_table = TARGETS_BY_NAME[column.ref].table
+                late_joins += (
+                    f" LEFT JOIN {ref_table} {alias} ON {alias}.id = t.{quote(column.name)}"
+                )
+                late = quote(column.name + "__ext")
+                differ = f"{alias}.external_id {self.distinct} x.{late}"
+                if column.keep_when_empty:
+                    differ = f"(x.{late} IS NOT NULL AND {differ})"
+                differs.append(differ)
+                selects += f", s.{quote(column.name)} AS {late}"
+        changed = " OR ".join(differs) if differs else "false"
+        sql = (
+            f"SELECT x.src_file, count(*), "
+            f"sum(CASE WHEN t.id IS NULL THEN 1 ELSE 0 END), "
+            f"sum(CASE WHEN t.id IS NOT NULL AND ({changed}) THEN 1 ELSE 0 END) "
+            f"FROM (SELECT {selects} FROM {stage} s {joins}) x "
+            f"LEFT JOIN {target.table} t ON {match}{late_joins} GROUP BY x.src_file"
+        )
+        return {
+            file: (int(total), int(inserted or 0), int(updated or 0))
+            for file, total, inserted, updated in self.connection.execute(text(sql))
+        }
+
+    def _upsert(self, target: Target, columns: list[Column], stage: str) -> None:
+        selects, joins = self._resolved(target, columns, stage)
+        own = [c for c in columns if not _deferred(target, c)]
+        names = ", ".join(quote(c.name) for c in own)
+        keys = _key_columns(target, columns)
+        updates = [c for c in own if c not in keys]
+        conflict = ", ".join(quote(k.name) for k in keys)
+        if updates:
+            assignments = ", ".join(f"{quote(c.name)} = excluded.{quote(c.name)}" for c in updates)
+            changed = " OR ".join(
+                f"{target.table}.{quote(c.name)} {self.distinct} excluded.{quote(c.name)}"
+                for c in updates
+            )
+            action = f"DO UPDATE SET {assignments} WHERE {changed}"
+        else:
+            action = "DO NOTHING"
+        values = ", ".join(f"x.{quote(c.name)}" for c in own)
+        self.connection.execute(
+            text(
+                f"INSERT INTO {target.table} ({names}) SELECT {values} FROM "
+                f"(SELECT {selects} FROM {stage} s {joins}) x WHERE true "
+                f"ON CONFLICT ({conflict}) {action}"
+            )
+        )
+
+    def _set_deferred(self, target: Target, columns: list[Column], stage: str) -> None:
+        for column in columns:
+            if not _deferred(target, column):
+                continue
+            assert column.ref is not None
+            ref_table = TARGETS_BY_NAME[column.ref].table
+            resolved = (
+                f"(SELECT p.id FROM {stage} s JOIN {ref_table} p "
+                f"ON p.external_id = s.{quote(column.name)} "
+                f"WHERE s.external_id = {target.table}.external_id)"
+            )
+            given = f"SELECT external_id FROM {stage}"
+            if column.keep_when_empty:
+                given += f" WHERE {quote(column.name)} IS NOT NULL"
+            self.connection.execute(
+                text(
+                    f"UPDATE {target.table} SET {quote(column.name)} = {resolved} "
+                    f"WHERE external_id IN ({given}) "
+                    f"AND {quote(column.name)} {self.distinct} {resolved}"
+                )
+            )
+
+    # --- the whole write ---------------------------------------------------------
+
+    def write(self) -> list[FileCounts]:
+        """Write every staged target; return the counts per file."""
+        counts = self.staged.counts
+        for target in self.staged.targets:
+            columns = _columns(target, self.dialect)
+            stage = self._stage_table(target, columns)
+            for file, (total, inserted, updated) in self._count(target, columns, stage).items():
+                entry = counts.setdefault((file, target.name), FileCounts(file, target.name))
+                entry.inserted = inserted
+                entry.updated = updated
+                entry.unchanged = total - inserted - updated
+            self.progress(f"saving {target.name}", 0)
+            self._upsert(target, columns, stage)
+        for target in self.staged.targets:
+            columns = _columns(target, self.dialect)
+            self._set_deferred(target, columns, f"tl_stage_{target.name}")
+        if any(t.name in ("units", "sellers") for t in self.staged.targets):
+            self._derive_unit_managers()
+        return list(counts.values())
+
+    def drop_stage_tables(self) -> None:
+        """Drop the temporary tables (SQLite keeps them for the connection's life)."""
+        for target in self.staged.targets:
+            self.connection.execute(text(f"DROP TABLE IF EXISTS tl_stage_{target.name}"))
+
+    def _derive_unit_managers(self) -> None:
+        """Give each unit without a manager the seller who manages most of its members."""
+        rows = self.connection.execute(
+            text(
+                "SELECT s.unit_id, s.manager_id, m.external_id, count(*) FROM sellers s "
+                "JOIN sellers m ON m.id = s.manager_id JOIN units u ON u.id = s.unit_id "
+                "WHERE u.manager_id IS NULL AND s.active = :active "
+                "GROUP BY s.unit_id, s.manager_id, m.external_id"
+            ),
+            {"active": True},
+        ).all()
+        best: dict[int, tuple[int, str, int]] = {}
+        for unit_id, manager_id, external_id, count in rows:
+            current = best.get(unit_id)
+            if current is None or (-count, external_id) < (-current[2], current[1]):
+                best[unit_id] = (manager_id, external_id, count)
+        for unit_id, (manager_id, _external_id, _count) in best.items():
+            self.connection.execute(
+                text("UPDATE units SET manager_id = :manager WHERE id = :unit"),
+                {"manager": manager_id, "unit": unit_id},
+            )
+
+    # --- pruning -----------------------------------------------------------------
+
+    def prune_candidates(self, limit: int = 20) -> dict[str, tuple[int, list[str]]]:
+        """Return, per target, how many stored rows the import lacks and the first ids."""
+        found: dict[str, tuple[int, list[str]]] = {}
+        for target in self.staged.targets:
+            if target.key != ("external_id",):
+                continue
+            stage = f"tl_stage_{target.name}"
+            missing = (
+                f"FROM {target.table} t WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {stage} s WHERE s.external_id = t.external_id)"
+            )
+            total = self.connection.execute(text(f"SELECT count(*) {missing}")).scalar_one()
+            if total:
+                ids = self.connection.execute(
+                    text(f"SELECT t.external_id {missing} ORDER BY t.external_id LIMIT {limit}")
+                ).scalars()
+                found[target.name] = (int(total), list(ids))
+        return found
+
+    def prune(self, counts: list[FileCounts]) -> None:
+        """Delete stored rows the import lacks, children first; problems when others need them."""
+        by_target = {c.target: c for c in counts}
+        for target in reversed(self.staged.targets):
+            if target.key != ("external_id",):
+                continue
+            stage = f"tl_stage_{target.name}"
+
+            def vanished(alias: str, stage: str = stage) -> str:
+                match = f"s.external_id = {alias}.external_id"
+                return f"NOT EXISTS (SELECT 1 FROM {stage} s WHERE {match})"
+
+            try:
+                with self.connection.begin_nested():
+                    if target.self_refs:
+                        for field in target.self_refs:
+                            column = "parent_id" if field.name == "parent" else f"{field.name}_id"
+                            self.connection.execute(
+                                text(
+                                    f"UPDATE {target.table} SET {column} = NULL WHERE {column} IN "
+                                    f"(SELECT t.id FROM {target.table} t WHERE {vanished('t')})"
+                                )
+                            )
+                    result = self.connection.execute(
+                        text(f"DELETE FROM {target.table} WHERE {vanished(target.table)}")
+                    )
+            except IntegrityError:
+                self.problems.append(
+                    Problem(
+                        target.name,
+                        None,
+                        None,
+                        None,
+                        f"cannot prune {target.name}: other stored rows still refer to some of "
+                        "them; import those rows too or prune them first",
+                    )
+                )
+                continue
+            if target.name in by_target:
+                by_target[target.name].pruned = result.rowcount
+
+
+def summarise(counts: list[FileCounts]) -> Counter[str]:
+    """Return the total of each count over every file."""
+    total: Counter[str] = Counter()
+    for entry in counts:
+        total.update(
+            {
+                "rows": entry.rows,
+                "inserted": entry.inserted,
+                "updated": entry.updated,
+                "unchanged": entry.unchanged,
+                "skipped": entry.skipped,
+                "pruned": entry.pruned,
+            }
+        )
+    return total

@@ -1,0 +1,235 @@
+"""Imports of CRM data, and their history.
+
+``run_import`` is the one entry point the CLI, the API and the import page share:
+stage (read, map, validate every row), then, only when nothing is wrong, write
+everything in the caller's transaction. A dry run writes inside a savepoint and
+rolls it back, so its counts are exactly what a real run would do.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from touchline.audit import service as audit
+from touchline.auth.models import Role
+from touchline.auth.policy import Actor
+from touchline.config import get_settings
+from touchline.crm.importing.mapping import FORMATS, Mapping, builtin_format, load_mapping
+from touchline.crm.importing.report import ImportReport, Problem
+from touchline.crm.importing.schema import TARGETS_BY_NAME
+from touchline.crm.importing.stage import stage_folder
+from touchline.crm.importing.write import Writer
+from touchline.crm.models import ImportRun
+from touchline.db import utcnow
+from touchline.errors import InvalidInput
+
+Progress = Callable[[str, int], None]
+# Files whose presence tells the format of a folder, most specific first.
+SIGNATURES = {
+    "salesforce": ("Opportunity.csv",),
+    "hubspot": ("deals.csv", "Record ID"),
+    "interchange": (
+        "teams.csv",
+        "sellers.csv",
+        "deals.csv",
+        "activities.csv",
+        "accounts.csv",
+        "territories.csv",
+        "ratings.csv",
+        "customer_surveys.csv",
+        "pulse.csv",
+    ),
+}
+
+
+def detect_format(folder: Path) -> str:
+    """Return the format of the files in ``folder``; refuses when none fits."""
+    if (folder / "Opportunity.csv").is_file():
+        return "salesforce"
+    deals = folder / "deals.csv"
+    if deals.is_file():
+        with deals.open("rb") as source:
+            head = source.readline()
+        if b"Record ID" in head:
+            return "hubspot"
+    if any((folder / name).is_file() for name in SIGNATURES["interchange"]):
+        return "interchange"
+    raise InvalidInput(
+        f"{folder}: no known files found; give --format ({', '.join(FORMATS)}) or --mapping FILE",
+        field="path",
+    )
+
+
+def _unpack(path: Path, into: Path) -> Path:
+    """Return a folder holding the files of ``path``: a folder, a zip file or one CSV file."""
+    if path.is_dir():
+        return path
+    if not path.exists():
+        raise InvalidInput(f"{path}: no such file or folder", field="path")
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.infolist():
+                name = PurePosixPath(member.filename)
+                if member.is_dir() or name.name.startswith("."):
+                    continue
+                if name.is_absolute() or ".." in name.parts:
+                    raise InvalidInput(f"{path}: unsafe path in the archive: {name}", field="path")
+                # Files are flattened: an export zipped with its folder imports the same.
+                with archive.open(member) as source, (into / name.name).open("wb") as sink:
+                    shutil.copyfileobj(source, sink)
+        return into
+    if path.suffix.lower() == ".csv":
+        shutil.copyfile(path, into / path.name)
+        return into
+    raise InvalidInput(f"{path}: give a folder, a .zip file or a .csv file", field="path")
+
+
+def resolve_mapping(folder: Path, *, format: str | None, mapping: Path | None) -> Mapping:
+    """Return the mapping to use: a mapping file, a named format, or the detected format."""
+    if mapping is not None:
+        return load_mapping(mapping)
+    return builtin_format(format or detect_format(folder))
+
+
+def _existing_ids(session: Session) -> Callable[[str], list[str]]:
+    def ids(target: str) -> list[str]:
+        table = TARGETS_BY_NAME[target].table
+        return list(session.execute(text(f"SELECT external_id FROM {table}")).scalars())  # noqa: S608
+
+    return ids
+
+
+def _existing_links(session: Session) -> Callable[[str, str], dict[str, str | None]]:
+    def links(target: str, field: str) -> dict[str, str | None]:
+        table = TARGETS_BY_NAME[target].table
+        column = "parent_id" if field == "parent" else f"{field}_id"
+        rows = session.execute(
+            text(
+                f"SELECT c.external_id, p.external_id FROM {table} c "  # noqa: S608
+                f"LEFT JOIN {table} p ON p.id = c.{column}"
+            )
+        )
+        return dict(rows.tuples().all())
+
+    return links
+
+
+def run_import(
+    session: Session,
+    *,
+    actor: Actor,
+    path: Path,
+    format: str | None = None,
+    mapping: Path | None = None,
+    dry_run: bool = False,
+    prune: bool = False,
+    source_label: str | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import the CRM data at ``path`` (folder, zip or CSV) and return the report.
+
+    Admins only. Every row is validated before anything is written; with any
+    problem nothing is written and the report lists them all. With ``prune``,
+    stored rows missing from the imported files are deleted (per imported table).
+    """
+    actor.require(Role.ADMIN)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="touchline-upload-") as scratch:
+        folder = _unpack(path, Path(scratch))
+        chosen = resolve_mapping(folder, format=format, mapping=mapping)
+        report = ImportReport(
+            source=source_label or str(path),
+            format=mapping.name if mapping else chosen.name,
+            dry_run=dry_run,
+            prune=prune,
+        )
+        staged = stage_folder(
+            folder,
+            chosen,
+            company_timezone=get_settings().timezone,
+            existing_ids=_existing_ids(session),
+            existing_links=_existing_links(session),
+            progress=progress,
+        )
+        try:
+            report.problems.extend(staged.problems)
+            report.notes.extend(staged.notes)
+            if not staged.targets and not staged.problems:
+                report.problems.append(
+                    Problem(str(path), None, None, None, "none of the mapped files is here")
+                )
+            if report.problems:
+                report.counts = list(staged.counts.values())
+                report.duration_s = time.perf_counter() - started
+                return report
+            _write(session, staged, report, actor=actor, progress=progress)
+        finally:
+            staged.close()
+    report.duration_s = time.perf_counter() - started
+    if report.ok and not dry_run:
+        report.run_id = _record(session, actor, report)
+    return report
+
+
+def _write(session: Session, staged, report: ImportReport, *, actor: Actor, progress) -> None:  # type: ignore[no-untyped-def]
+    savepoint = session.begin_nested()
+    connection = session.connection()
+    writer = Writer(connection, staged, progress=progress)
+    try:
+        report.counts = writer.write()
+        if report.prune:
+            report.prune_candidates = {
+                name: ids for name, (_total, ids) in writer.prune_candidates().items()
+            }
+            writer.prune(report.counts)
+            report.problems.extend(writer.problems)
+        writer.drop_stage_tables()
+    except BaseException:
+        savepoint.rollback()
+        raise
+    if report.dry_run or report.problems:
+        savepoint.rollback()
+    else:
+        savepoint.commit()
+
+
+def _record(session: Session, actor: Actor, report: ImportReport) -> int:
+    run = ImportRun(
+        started_at=utcnow(),
+        finished_at=utcnow(),
+        user_id=actor.user.id if actor.user else None,
+        actor=actor.label,
+        source=report.source[:500],
+        format=report.format[:40],
+        status="succeeded",
+        dry_run=False,
+        pruned=report.prune,
+        counts={"files": [counts.as_dict() for counts in report.counts]},
+        problems=0,
+        duration_s=round(report.duration_s, 3),
+    )
+    session.add(run)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.user,
+        action="import",
+        entity="import",
+        entity_id=str(run.id),
+        after={"source": run.source, "format": run.format, "pruned": run.pruned},
+    )
+    return run.id
+
+
+def history(session: Session, *, actor: Actor, limit: int = 100) -> list[ImportRun]:
+    """Return the latest imports, newest first; admins only."""
+    actor.require(Role.ADMIN)
+    return list(session.scalars(select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)))
