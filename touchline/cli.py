@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from touchline.auth import service as users
 from touchline.auth.policy import SYSTEM
 from touchline.config import get_settings
+from touchline.crm.cli import import_command
 from touchline.db import is_sqlite, make_engine, make_sessionmaker, transaction
 from touchline.errors import DomainError
 from touchline.logs import log_config
@@ -32,6 +33,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Migrate and back up the database.", no_args_is_help=True)
 user_app = typer.Typer(help="Add users, set passwords, issue API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.command("import")(import_command)
 app.add_typer(user_app, name="user")
 console = Console()
 errors = Console(stderr=True)

@@ -147,7 +147,7 @@ def run_import(
         chosen = resolve_mapping(folder, format=format, mapping=mapping)
         report = ImportReport(
             source=source_label or str(path),
-            format=mapping.name if mapping else chosen.name,
+            format=chosen.name,
             dry_run=dry_run,
             prune=prune,
         )

@@ -14,7 +14,8 @@ See docs/importing.md for the full reference; in short::
     external_id = "Id"                   # a column ...
     status = { column = "Stage", map = { "Closed Won" = "won", "Closed Lost" = "lost" },
                default = "open" }        # ... with a value map and a default
-    email = { template = "{Owner|slug}@example.com" }   # ... a template
+    email = { template = "{Owner|slug}@example.com" }   # ... a template (slug, lower, upper,
+                                         # short: the first 8 characters)
     kind = { value = "team" }            # ... a constant
     created_date = { lookup = { file = "leads.csv", match = "lead_id", on = "lead_id",
                                 column = "first_contact" } }   # ... from another file
@@ -37,7 +38,7 @@ from touchline.crm.importing.schema import TARGETS_BY_NAME
 
 FORMATS_DIR = Path(__file__).parent / "formats"
 FORMATS = ("interchange", "salesforce", "hubspot")
-TEMPLATE_PART = re.compile(r"\{([^{}|]+)(?:\|(slug|lower|upper))?\}")
+TEMPLATE_PART = re.compile(r"\{([^{}|]+)(?:\|(slug|lower|upper|short))?\}")
 
 
 class MappingError(ValueError):
@@ -53,6 +54,9 @@ class Lookup(BaseModel):
     match: str = Field(description="Column of the other file to match on")
     on: str = Field(description="Column of this file whose value is looked up")
     column: str = Field(description="Column of the other file to take")
+    key_map: dict[str, str] = Field(
+        default_factory=dict, description="Rewrites of this file's values before matching"
+    )
 
 
 class FieldSource(BaseModel):
@@ -69,7 +73,9 @@ class FieldSource(BaseModel):
     default: str | None = None
     formats: list[str] | None = None
     timezone: str | None = None
-    divide_by: int | None = Field(default=None, gt=0)
+    fallback: FieldSource | None = Field(
+        default=None, description="Where to take the value from when this source gives none"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldSource:
@@ -80,13 +86,14 @@ class FieldSource(BaseModel):
 
     def columns(self) -> list[str]:
         """Return the columns of the table's own file that this source reads."""
+        own: list[str] = []
         if self.column is not None:
-            return [self.column]
-        if self.template is not None:
-            return [match.group(1).strip() for match in TEMPLATE_PART.finditer(self.template)]
-        if self.lookup is not None:
-            return [self.lookup.on]
-        return []
+            own = [self.column]
+        elif self.template is not None:
+            own = [match.group(1).strip() for match in TEMPLATE_PART.finditer(self.template)]
+        elif self.lookup is not None:
+            own = [self.lookup.on]
+        return own + (self.fallback.columns() if self.fallback else [])
 
 
 class Condition(BaseModel):

@@ -108,7 +108,7 @@ class Stager:
         self.counts: dict[tuple[str, str], FileCounts] = {}
         self.notes: list[str] = []
         self._headers: dict[str, _Header | None] = {}
-        self._lookups: dict[tuple[str, str, str, str], str] = {}
+        self._lookups: dict[tuple[str, str, str, str, tuple[tuple[str, str], ...]], str] = {}
 
     # --- files -------------------------------------------------------------------
 
@@ -211,6 +211,8 @@ class Stager:
                 )
             elif transform in ("lower", "upper"):
                 column = f"{transform}({column})"
+            elif transform == "short":
+                column = f"left({column}, 8)"
             parts.append(f"COALESCE({column}, '')")
             position = match.end()
         if position < len(template):
@@ -220,7 +222,7 @@ class Stager:
         all_empty = " AND ".join(f"{column} IS NULL" for column in used)
         return f"CASE WHEN {all_empty} THEN NULL ELSE concat({', '.join(parts)}) END"
 
-    def _lookup(self, block: Block, source: FieldSource, header: _Header) -> str | None:
+    def _lookup(self, source: FieldSource, header: _Header, *, target: str) -> str | None:
         assert source.lookup is not None
         lookup = source.lookup
         other = self.header(lookup.file, optional=False)
@@ -228,10 +230,11 @@ class Stager:
             return None
         for column in (lookup.match, lookup.column):
             if column not in other.columns:
-                reason = f"missing column, needed to look up {block.target} values"
+                reason = f"missing column, needed to look up {target} values"
                 self.problems.append(Problem(lookup.file, 1, column, None, reason))
                 return None
-        key = (lookup.file, lookup.match, lookup.column, lookup.on)
+        key_map = tuple(sorted(lookup.key_map.items()))
+        key = (lookup.file, lookup.match, lookup.column, lookup.on, key_map)
         if key not in self._lookups:
             alias = f"lk_{len(self._lookups)}"
             self._lookups[key] = alias
@@ -242,13 +245,24 @@ class Stager:
         source = block.source(name)
         if source is None:
             return None
+        expression, label = self._source_sql(block, source, name, header)
+        fallback = source.fallback
+        while fallback is not None:
+            other, _label = self._source_sql(block, fallback, name, header)
+            expression = f"COALESCE({expression}, {other})"
+            fallback = fallback.fallback
+        return expression, label
+
+    def _source_sql(
+        self, block: Block, source: FieldSource, name: str, header: _Header
+    ) -> tuple[str, str]:
         if source.column is not None:
             return self._column(header, source.column), source.column
         if source.value is not None:
             return literal(source.value), name
         if source.template is not None:
             return self._template(header, source.template), name
-        alias = self._lookup(block, source, header)
+        alias = self._lookup(source, header, target=block.target)
         if alias is None:
             return "NULL", name
         return f"NULLIF(TRIM({alias}.__value), '')", name
@@ -325,14 +339,18 @@ class Stager:
         )
         selects.append(f"CASE {skip} ELSE NULL END AS __skip" if skip else "NULL AS __skip")
         joins = []
-        for (file, match, column, source_column), alias in self._lookups.items():
+        for (file, match, column, source_column, key_map), alias in self._lookups.items():
             other = self._headers[file]
             assert other is not None
+            own_key = f"NULLIF(TRIM(src.{quote(source_column)}), '')"
+            if key_map:
+                cases = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in key_map)
+                own_key = f"(CASE {own_key} {cases} ELSE {own_key} END)"
             joins.append(
                 f"LEFT JOIN (SELECT NULLIF(TRIM({quote(match)}), '') AS __key, "
                 f"first(NULLIF(TRIM({quote(column)}), '')) AS __value "
                 f"FROM {self.read_csv(other)} GROUP BY 1) AS {alias} "
-                f"ON {alias}.__key = NULLIF(TRIM(src.{quote(source_column)}), '')"
+                f"ON {alias}.__key = {own_key}"
             )
         sql = f"SELECT {', '.join(selects)} FROM {self.read_csv(header)} AS src {' '.join(joins)}"
         if block.distinct:

@@ -1,0 +1,168 @@
+"""The ``touchline import`` command."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from touchline.auth.policy import SYSTEM
+from touchline.config import get_settings
+from touchline.crm import service
+from touchline.crm.importing.mapping import MappingError
+from touchline.crm.importing.report import ImportReport
+from touchline.db import make_engine, make_sessionmaker, transaction
+from touchline.errors import DomainError
+
+console = Console()
+errors = Console(stderr=True)
+
+
+class _Meter:
+    """Turns the importer's (label, rows) reports into a progress line with rows per second."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("starting", total=None, rate="")
+        self.label = ""
+        self.started = time.perf_counter()
+
+    def __call__(self, label: str, rows: int) -> None:
+        if label != self.label:
+            self.label = label
+            self.started = time.perf_counter()
+        elapsed = max(time.perf_counter() - self.started, 1e-6)
+        rate = f"{rows:,} rows, {rows / elapsed:,.0f} rows/s" if rows else ""
+        self.progress.update(self.task, description=label, rate=rate)
+
+
+def _run(path: Path, **options: object) -> ImportReport:
+    engine = make_engine(get_settings().database_url)
+    try:
+        with (
+            Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                console=errors,
+                transient=True,
+            ) as progress,
+            transaction(make_sessionmaker(engine)) as session,
+        ):
+            return service.run_import(
+                session,
+                actor=SYSTEM,
+                path=path,
+                progress=_Meter(progress),
+                **options,  # type: ignore[arg-type]
+            )
+    finally:
+        engine.dispose()
+
+
+def print_report(report: ImportReport) -> None:
+    """Print the counts per file, or the problems, as tables."""
+    if report.counts and report.ok:
+        title = "Dry run: nothing was written" if report.dry_run else "Imported"
+        table = Table(
+            "file",
+            "table",
+            "rows",
+            "inserted",
+            "updated",
+            "unchanged",
+            "skipped",
+            "pruned",
+            title=f"{title} ({report.format}, {report.duration_s:.1f} s)",
+        )
+        for counts in report.counts:
+            table.add_row(
+                counts.file,
+                counts.target,
+                f"{counts.rows:,}",
+                f"{counts.inserted:,}",
+                f"{counts.updated:,}",
+                f"{counts.unchanged:,}",
+                f"{counts.skipped:,}",
+                f"{counts.pruned:,}",
+            )
+        console.print(table)
+        for counts in report.counts:
+            for reason, number in counts.skip_reasons.items():
+                console.print(f"  {counts.file}: skipped {number:,} rows: {reason}")
+    if report.problems:
+        table = Table(
+            "file",
+            "line",
+            "column",
+            "value",
+            "problem",
+            title=f"{len(report.problems):,} problems: nothing was written",
+        )
+        for problem in report.first_problems():
+            table.add_row(
+                problem.file,
+                str(problem.line or ""),
+                problem.column or "",
+                "" if problem.value is None else repr(problem.value),
+                problem.reason,
+            )
+        errors.print(table)
+        rest = len(report.problems) - len(report.first_problems())
+        if rest > 0:
+            errors.print(f"… and {rest:,} more problems:")
+            for reason, number in report.problems_by_reason().most_common():
+                errors.print(f"  {number:,} × {reason}")
+
+
+def import_command(
+    path: Annotated[Path, typer.Argument(help="A folder of CSV files, a .zip file or one .csv")],
+    format: Annotated[
+        str | None, typer.Option(help="interchange, salesforce or hubspot (detected when left out)")
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="A mapping file (TOML) for any other CRM export")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and count, write nothing")
+    ] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Delete stored rows missing from the imported files")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Prune without asking")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Import CRM data: validate every row, then write all of it or nothing."""
+    options: dict[str, object] = {"format": format, "mapping": mapping}
+    try:
+        if prune and not dry_run and not yes:
+            preview = _run(path, dry_run=True, prune=True, **options)
+            if not preview.ok:
+                print_report(preview)
+                raise typer.Exit(1)
+            if any(preview.prune_candidates.values()):
+                console.print("[bold]--prune will delete these stored rows:[/]")
+                for target, counts in ((c.target, c) for c in preview.counts):
+                    ids = preview.prune_candidates.get(target, [])
+                    if counts.pruned:
+                        shown = ", ".join(ids) + (" …" if counts.pruned > len(ids) else "")
+                        console.print(f"  {target}: {counts.pruned:,} ({shown})")
+                if not typer.confirm("Delete them?"):
+                    raise typer.Exit(1)
+        report = _run(path, dry_run=dry_run, prune=prune, **options)
+    except (DomainError, MappingError) as error:
+        errors.print(f"[bold red]error:[/] {getattr(error, 'message', str(error))}")
+        raise typer.Exit(1) from None
+    if as_json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
