@@ -22,6 +22,8 @@ from touchline.auth import api as auth_api
 from touchline.auth import pages as auth_pages
 from touchline.auth.sessions import SessionMiddleware
 from touchline.config import LANGUAGES, Settings, get_settings
+from touchline.crm import api as crm_api
+from touchline.crm import pages as crm_pages
 from touchline.db import make_engine, make_sessionmaker, transaction
 from touchline.deps import csrf_protect, optional_user, resolve_viewer
 from touchline.errors import DomainError, NotAuthenticated
@@ -210,8 +212,10 @@ def create_app(
         web_pages.router,
         auth_pages.router,
         org_pages.router,
+        crm_pages.router,
         auth_api.router,
         org_api.router,
+        crm_api.router,
     ):
         app.include_router(router)
 

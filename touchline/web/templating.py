@@ -23,7 +23,7 @@ from touchline.auth.sessions import csrf_token
 from touchline.config import LANGUAGES
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-DOMAINS = ("auth", "org")
+DOMAINS = ("auth", "crm", "org")
 
 
 def _number(value: Decimal | float | int | None, digits: int = 0) -> str:

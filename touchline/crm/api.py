@@ -1,0 +1,70 @@
+"""JSON routes of imports: run one, list the history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from touchline.crm import service, uploads
+from touchline.crm.importing.mapping import MappingError
+from touchline.deps import AdminOnly, Db
+from touchline.errors import InvalidInput
+
+router = APIRouter(prefix="/api/v1", tags=["imports"])
+
+
+class ImportRunRead(BaseModel):
+    id: int
+    started_at: datetime
+    actor: str
+    source: str
+    format: str
+    pruned: bool
+    duration_s: float
+    counts: dict[str, Any]
+
+
+@router.post("/imports")
+def create_import(
+    db: Db,
+    actor: AdminOnly,
+    files: Annotated[list[UploadFile], File(description="A .zip file or several .csv files")],
+    format: Annotated[str | None, Form(description="interchange, salesforce or hubspot")] = None,
+    mapping: Annotated[UploadFile | None, File(description="A mapping file (TOML)")] = None,
+    dry_run: Annotated[bool, Form()] = False,
+    prune: Annotated[bool, Form()] = False,
+) -> JSONResponse:
+    """Import CRM data (admins only): 200 with the counts, or 422 with every problem."""
+    assert actor.user is not None
+    token = uploads.save(files, mapping, owner=actor.user.id)
+    try:
+        path, mapping_path = uploads.locate(token, owner=actor.user.id)
+        try:
+            report = service.run_import(
+                db,
+                actor=actor,
+                path=path,
+                format=format or None,
+                mapping=mapping_path,
+                dry_run=dry_run,
+                prune=prune,
+                source_label=", ".join(f.filename or "" for f in files),
+            )
+        except MappingError as error:
+            raise InvalidInput(str(error), field="mapping") from None
+    finally:
+        uploads.discard(token)
+    return JSONResponse(report.as_dict(), status_code=200 if report.ok else 422)
+
+
+@router.get("/imports")
+def list_imports(db: Db, actor: AdminOnly) -> list[ImportRunRead]:
+    """The latest imports, newest first (admins only)."""
+    return [
+        ImportRunRead.model_validate(run, from_attributes=True)
+        for run in service.history(db, actor=actor)
+    ]
