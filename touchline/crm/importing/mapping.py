@@ -76,6 +76,9 @@ class FieldSource(BaseModel):
     fallback: FieldSource | None = Field(
         default=None, description="Where to take the value from when this source gives none"
     )
+    when: Condition | None = Field(
+        default=None, description="Use this source only on rows that pass the condition"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldSource:
@@ -93,6 +96,8 @@ class FieldSource(BaseModel):
             own = [match.group(1).strip() for match in TEMPLATE_PART.finditer(self.template)]
         elif self.lookup is not None:
             own = [self.lookup.on]
+        if self.when is not None:
+            own.append(self.when.column)
         return own + (self.fallback.columns() if self.fallback else [])
 
 
@@ -106,12 +111,14 @@ class Condition(BaseModel):
     equals: str | None = None
     in_: list[str] | None = Field(default=None, alias="in")
     not_in: list[str] | None = None
+    starts_with: str | None = None
+    ignore_case: bool = False
 
     @model_validator(mode="after")
     def _one_test(self) -> Condition:
-        given = [self.empty, self.equals, self.in_, self.not_in]
+        given = [self.empty, self.equals, self.in_, self.not_in, self.starts_with]
         if sum(item is not None for item in given) != 1:
-            raise ValueError("give exactly one of empty, equals, in or not_in")
+            raise ValueError("give exactly one of empty, equals, in, not_in or starts_with")
         return self
 
 
@@ -194,6 +201,9 @@ class Mapping(BaseModel):
 
     def tables_for(self, target: str) -> list[TableMapping]:
         return [table for table in self.tables if table.target == target]
+
+
+FieldSource.model_rebuild()
 
 
 def load_mapping(path: Path) -> Mapping:

@@ -256,6 +256,14 @@ class Stager:
     def _source_sql(
         self, block: Block, source: FieldSource, name: str, header: _Header
     ) -> tuple[str, str]:
+        expression, label = self._plain_source(block, source, name, header)
+        if source.when is not None:
+            expression = f"(CASE WHEN {self._condition(source.when, header)} THEN {expression} END)"
+        return expression, label
+
+    def _plain_source(
+        self, block: Block, source: FieldSource, name: str, header: _Header
+    ) -> tuple[str, str]:
         if source.column is not None:
             return self._column(header, source.column), source.column
         if source.value is not None:
@@ -288,14 +296,22 @@ class Stager:
             value = "NULL"
         else:
             value = f"NULLIF(TRIM(src.{quote(condition.column)}), '')"
+        fold = (lambda text: f"lower({text})") if condition.ignore_case else (lambda text: text)
+
+        def literals(values: list[str]) -> str:
+            return ", ".join(fold(literal(item)) for item in values)
+
+        text = fold(f"COALESCE({value}, '')")
         if condition.empty is not None:
             return f"({value} IS NULL) = {str(condition.empty).lower()}"
         if condition.equals is not None:
-            return f"COALESCE({value}, '') = {literal(condition.equals)}"
+            return f"{text} = {fold(literal(condition.equals))}"
         if condition.in_ is not None:
-            return f"COALESCE({value}, '') IN ({', '.join(map(literal, condition.in_))})"
+            return f"{text} IN ({literals(condition.in_)})"
+        if condition.starts_with is not None:
+            return f"starts_with({text}, {fold(literal(condition.starts_with))})"
         assert condition.not_in is not None
-        return f"COALESCE({value}, '') NOT IN ({', '.join(map(literal, condition.not_in))})"
+        return f"{text} NOT IN ({literals(condition.not_in)})"
 
     def _check_columns(self, block: Block, target: Target, header: _Header) -> bool:
         required = {f.name for f in target.fields if f.required} | set(block.required)
@@ -354,17 +370,25 @@ class Stager:
             )
         sql = f"SELECT {', '.join(selects)} FROM {self.read_csv(header)} AS src {' '.join(joins)}"
         if block.distinct:
-            names = [quote(n) for f in target.fields for n in (f.name, f.name + "__raw")]
-            fields = ", ".join(names)
-            labels = ", ".join(
-                f"any_value({quote(f.name + '__col')}) AS {quote(f.name + '__col')}"
-                for f in target.fields
-            )
-            sql = (
-                f"SELECT __file, min(__line) AS __line, {fields}, {labels}, __skip "
-                f"FROM ({sql}) GROUP BY __file, {fields}, __skip"
-            )
+            sql = self._collapse(target, sql, by_file=True)
         return sql
+
+    @staticmethod
+    def _collapse(target: Target, sql: str, *, by_file: bool) -> str:
+        """Return ``sql`` with rows of identical values folded into one (the first line)."""
+        values = [quote(n) for f in target.fields for n in (f.name, f.name + "__raw")]
+        columns: list[str] = []
+        for field_def in target.fields:
+            columns.append(quote(field_def.name))
+            columns.append(quote(field_def.name + "__raw"))
+            label = quote(field_def.name + "__col")
+            columns.append(f"any_value({label}) AS {label}")
+        file = "__file" if by_file else "min(__file) AS __file"
+        group = ", ".join([*(["__file"] if by_file else []), *values, "__skip"])
+        return (
+            f"SELECT {file}, min(__line) AS __line, {', '.join(columns)}, __skip "
+            f"FROM ({sql}) GROUP BY {group}"
+        )
 
     # --- typing and checks ---------------------------------------------------------
 
@@ -552,8 +576,13 @@ class Stager:
     def _materialise(self, target: Target, sqls: list[str], required: set[str]) -> bool:
         table = f"m_{target.name}"
         self.progress(f"reading {target.name}", 0)
+        union = " UNION ALL ".join(sqls)
+        if all(block.distinct for block in self.mapping.tables_for(target.name)):
+            # The same entity named in several files (an owner on deals and on activities)
+            # is one row; only differing values make a duplicate.
+            union = self._collapse(target, union, by_file=False)
         try:
-            self.connection.execute(f"CREATE TEMP TABLE {table} AS {' UNION ALL '.join(sqls)}")
+            self.connection.execute(f"CREATE TEMP TABLE {table} AS {union}")
         except duckdb.Error as error:
             for block in self.mapping.tables_for(target.name):
                 header = self._headers.get(block.file)
