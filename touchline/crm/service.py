@@ -162,6 +162,7 @@ def run_import(
         try:
             report.problems.extend(staged.problems)
             report.notes.extend(staged.notes)
+            report.read_seconds = dict(staged.seconds)
             if not staged.targets and not staged.problems:
                 report.problems.append(
                     Problem(str(path), None, None, None, "none of the mapped files is here")
@@ -185,6 +186,7 @@ def _write(session: Session, staged, report: ImportReport, *, actor: Actor, prog
     writer = Writer(connection, staged, progress=progress)
     try:
         report.counts = writer.write()
+        report.write_seconds = dict(writer.seconds)
         if report.prune:
             report.prune_candidates = {
                 name: ids for name, (_total, ids) in writer.prune_candidates().items()

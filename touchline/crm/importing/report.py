@@ -74,6 +74,9 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
     duration_s: float = 0.0
     run_id: int | None = None
+    # Seconds per target: reading and validating, and writing.
+    read_seconds: dict[str, float] = field(default_factory=dict)
+    write_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -107,6 +110,8 @@ class ImportReport:
             "prune_candidates": {k: len(v) for k, v in self.prune_candidates.items()},
             "notes": list(self.notes),
             "run_id": self.run_id,
+            "read_seconds": {k: round(v, 3) for k, v in self.read_seconds.items()},
+            "write_seconds": {k: round(v, 3) for k, v in self.write_seconds.items()},
         }
 
 

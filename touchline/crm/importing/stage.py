@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import re
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +60,8 @@ class Staged:
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     workdir: tempfile.TemporaryDirectory[str] | None = None
+    # Seconds spent reading and validating each target.
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def rows(self, target: Target) -> int:
         rows = self.connection.execute(f"SELECT count(*) FROM s_{target.name}").fetchall()
@@ -108,6 +112,7 @@ class Stager:
         self.counts: dict[tuple[str, str], FileCounts] = {}
         self.notes: list[str] = []
         self._headers: dict[str, _Header | None] = {}
+        self.seconds: dict[str, float] = {}
         self._lookups: dict[tuple[str, str, str, str, tuple[tuple[str, str], ...]], str] = {}
 
     # --- files -------------------------------------------------------------------
@@ -555,15 +560,16 @@ class Stager:
                     required |= set(block.required)
             if not sqls:
                 continue
-            if not self._materialise(target, sqls, required):
-                continue
+            with self._timed(target):
+                if not self._materialise(target, sqls, required):
+                    continue
             staged_targets.append(target)
         for target in staged_targets:
-            self._check_duplicates(target)
-            self._check_rules(target)
-        for target in staged_targets:
-            self._check_references(target, staged_targets)
-            self._check_cycles(target, staged_targets)
+            with self._timed(target):
+                self._check_duplicates(target)
+                self._check_rules(target)
+                self._check_references(target, staged_targets)
+                self._check_cycles(target, staged_targets)
         return Staged(
             connection=self.connection,
             targets=staged_targets,
@@ -571,7 +577,17 @@ class Stager:
             problems=self.problems,
             notes=self.notes,
             workdir=self.workdir,
+            seconds=self.seconds,
         )
+
+    @contextmanager
+    def _timed(self, target: Target) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            self.seconds[target.name] = self.seconds.get(target.name, 0.0) + elapsed
 
     def _materialise(self, target: Target, sqls: list[str], required: set[str]) -> bool:
         table = f"m_{target.name}"

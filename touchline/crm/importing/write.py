@@ -9,6 +9,7 @@ and unchanged rows are taken before the upsert from the same comparison.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,6 +117,7 @@ class Writer:
         self.progress = progress or (lambda _label, _n: None)
         self.distinct = "IS DISTINCT FROM" if self.dialect == "postgresql" else "IS NOT"
         self.problems: list[Problem] = []
+        self.seconds: dict[str, float] = {}
 
     # --- moving rows across ------------------------------------------------------
 
@@ -272,6 +274,7 @@ class Writer:
         """Write every staged target; return the counts per file."""
         counts = self.staged.counts
         for target in self.staged.targets:
+            started = time.perf_counter()
             columns = _columns(target, self.dialect)
             stage = self._stage_table(target, columns)
             for file, (total, inserted, updated) in self._count(target, columns, stage).items():
@@ -281,6 +284,7 @@ class Writer:
                 entry.unchanged = total - inserted - updated
             self.progress(f"saving {target.name}", 0)
             self._upsert(target, columns, stage)
+            self.seconds[target.name] = time.perf_counter() - started
         for target in self.staged.targets:
             columns = _columns(target, self.dialect)
             self._set_deferred(target, columns, f"tl_stage_{target.name}")

@@ -1,0 +1,157 @@
+"""Import throughput against DuckDB loading the same files, on SQLite and PostgreSQL.
+
+    python -m benchmarks.import_bench --profile small|medium|large [--repeat N]
+
+For every file of the generated interchange folder it prints rows per second of
+Touchline's import (read, map, validate every row, then upsert) next to DuckDB's
+full parse of the same file (``CREATE TABLE t AS SELECT * FROM read_csv(...)``),
+measured in the same run, and their ratio; and the peak memory of the import
+process. With ``--repeat`` the medians are shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from rich.table import Table
+
+from benchmarks.common import console, fresh_database, generated, median, postgres_available
+
+FILES = (
+    "teams.csv",
+    "territories.csv",
+    "sellers.csv",
+    "accounts.csv",
+    "deals.csv",
+    "activities.csv",
+    "ratings.csv",
+    "customer_surveys.csv",
+    "pulse.csv",
+)
+TARGET_OF = {
+    "teams.csv": "units",
+    "territories.csv": "territories",
+    "sellers.csv": "sellers",
+    "accounts.csv": "accounts",
+    "deals.csv": "deals",
+    "activities.csv": "activities",
+    "ratings.csv": "ratings",
+    "customer_surveys.csv": "customer_surveys",
+    "pulse.csv": "pulse",
+}
+
+
+def duckdb_rates(folder: Path) -> dict[str, float]:
+    """Rows per second of DuckDB parsing each file into a table."""
+    rates: dict[str, float] = {}
+    connection = duckdb.connect()
+    for name in FILES:
+        path = folder / name
+        if not path.exists():
+            continue
+        started = time.perf_counter()
+        connection.execute(f"CREATE OR REPLACE TABLE t AS SELECT * FROM read_csv('{path}')")
+        elapsed = time.perf_counter() - started
+        rows = connection.execute("SELECT count(*) FROM t").fetchall()[0][0]
+        rates[name] = rows / elapsed
+    connection.close()
+    return rates
+
+
+def run_import(folder: Path, url: str) -> tuple[dict[str, Any], float, float]:
+    """Import ``folder`` into ``url`` in a child process; return report, seconds, peak MiB."""
+    env = {**os.environ, "TOUCHLINE_DATABASE_URL": url}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "touchline", "import", str(folder), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if done.returncode != 0:
+        console.print(done.stdout[-3000:], done.stderr[-3000:])
+        raise SystemExit(f"the import failed on {url}")
+    # ru_maxrss of children is the largest child so far: good enough with one import at a time.
+    return json.loads(done.stdout), elapsed, max(peak, before) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", choices=("small", "medium", "large"), default="small")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    options = parser.parse_args()
+
+    folder = generated(options.profile, options.seed)
+    backends = [b for b in options.databases.split(",") if b]
+    if "postgresql" in backends and not postgres_available():
+        console.print("[yellow]no PostgreSQL answers: measuring SQLite only[/]")
+        backends.remove("postgresql")
+
+    reference: dict[str, list[float]] = defaultdict(list)
+    ours: dict[tuple[str, str], list[float]] = defaultdict(list)
+    totals: dict[str, list[float]] = defaultdict(list)
+    peaks: dict[str, list[float]] = defaultdict(list)
+    rows: dict[str, int] = {}
+    for round_number in range(options.repeat):
+        for name, rate in duckdb_rates(folder).items():
+            reference[name].append(rate)
+        for backend in backends:
+            with fresh_database(backend) as url:
+                console.print(f"round {round_number + 1}: importing into {backend}")
+                report, elapsed, peak = run_import(folder, url)
+            totals[backend].append(elapsed)
+            peaks[backend].append(peak)
+            read, write = report["read_seconds"], report["write_seconds"]
+            for counts in report["counts"]:
+                name, target = counts["file"], counts["target"]
+                seconds = read.get(target, 0.0) + write.get(target, 0.0)
+                rows[name] = counts["rows"]
+                ours[(backend, name)].append(counts["rows"] / seconds if seconds else 0.0)
+
+    table = Table(
+        "database",
+        "file",
+        "rows",
+        "Touchline rows/s",
+        "DuckDB rows/s",
+        "ratio",
+        title=f"Import, profile {options.profile} (medians of {options.repeat})",
+    )
+    for backend in backends:
+        for name in FILES:
+            if (backend, name) not in ours:
+                continue
+            mine, theirs = median(ours[(backend, name)]), median(reference[name])
+            table.add_row(
+                backend,
+                name,
+                f"{rows[name]:,}",
+                f"{mine:,.0f}",
+                f"{theirs:,.0f}",
+                f"1/{theirs / mine:.1f}" if mine else "-",
+            )
+    console.print(table)
+    summary = Table("database", "whole import (s)", "peak RSS (MiB)", title="Whole import")
+    for backend in backends:
+        summary.add_row(backend, f"{median(totals[backend]):.1f}", f"{median(peaks[backend]):.0f}")
+    console.print(summary)
+
+
+if __name__ == "__main__":
+    main()
