@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -51,7 +52,7 @@ def _columns(target: Target, dialect: str) -> list[Column]:
 
 def _field_columns(target: Target, field: Field, dialect: str) -> list[Column]:
     postgres = dialect == "postgresql"
-    name = quote(field.name)
+    name = "s." + quote(field.name)
     if field.ref is not None:
         db_column = "parent_id" if field.name == "parent" else f"{field.name}_id"
         return [
@@ -59,7 +60,7 @@ def _field_columns(target: Target, field: Field, dialect: str) -> list[Column]:
         ]
     if field.kind is Kind.TIMESTAMP:
         # SQLite keeps timestamps as text in SQLAlchemy's layout, in UTC.
-        utc = quote(field.name + "__utc")
+        utc = "s." + quote(field.name + "__utc")
         return [
             Column(
                 field.name,
@@ -68,7 +69,7 @@ def _field_columns(target: Target, field: Field, dialect: str) -> list[Column]:
             ),
             Column(
                 field.name.replace("_at", "_on"),
-                f"strftime({quote(field.name + '__local_date')}, '%Y-%m-%d')",
+                f"strftime(s.{quote(field.name + '__local_date')}, '%Y-%m-%d')",
                 "DATE" if postgres else "TEXT",
             ),
         ]
@@ -122,19 +123,54 @@ class Writer:
         self.distinct = "IS DISTINCT FROM" if self.dialect == "postgresql" else "IS NOT"
         self.problems: list[Problem] = []
         self.seconds: dict[str, float] = {}
+        self._ids_loaded: set[str] = set()
 
     # --- moving rows across ------------------------------------------------------
 
+    def _ids(self, target_name: str) -> str:
+        """Return a DuckDB table mapping the stored external ids of a target to internal ids."""
+        table = f"ids_{target_name}"
+        if target_name not in self._ids_loaded:
+            rows = self.connection.execute(
+                text(f"SELECT external_id, id FROM {TARGETS_BY_NAME[target_name].table}")
+            ).all()
+            external = np.array([row[0] for row in rows], dtype=object)
+            internal = np.array([row[1] for row in rows], dtype=np.int64)
+            self.duck.register(f"{table}_view", {"external_id": external, "id": internal})
+            self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {table}_view")
+            self.duck.unregister(f"{table}_view")
+            self._ids_loaded.add(target_name)
+        return table
+
     def _stage_table(self, target: Target, columns: list[Column]) -> str:
+        """Move the target's rows into a temporary table of the database; return its name.
+
+        References to rows already stored are turned into internal ids on the way, in
+        DuckDB, so the database only has to insert.
+        """
         table = f"tl_stage_{target.name}"
-        definitions = ", ".join(f"{quote(c.name)} {c.sql_type}" for c in columns)
+        definitions = ", ".join(
+            f"{quote(c.name)} {'BIGINT' if c.ref and not _deferred(target, c) else c.sql_type}"
+            for c in columns
+        )
         suffix = " ON COMMIT DROP" if self.dialect == "postgresql" else ""
         self.connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
         self.connection.execute(
             text(f"CREATE TEMPORARY TABLE {table} (src_file TEXT, {definitions}){suffix}")
         )
-        select = ", ".join(["__file", *(c.staged for c in columns)])
-        query = f"SELECT {select} FROM s_{target.name} ORDER BY __file, __line"
+        selects = ["s.__file"]
+        joins = []
+        for index, column in enumerate(columns):
+            if column.ref is not None and not _deferred(target, column):
+                alias = f"r{index}"
+                joins.append(
+                    f"LEFT JOIN {self._ids(column.ref)} {alias} "
+                    f"ON {alias}.external_id = {column.staged}"
+                )
+                selects.append(f"{alias}.id")
+            else:
+                selects.append(column.staged)
+        query = f"SELECT {', '.join(selects)} FROM s_{target.name} s {' '.join(joins)}"
         if self.dialect == "postgresql":
             self._copy_postgres(table, query, target)
         else:
@@ -172,22 +208,12 @@ class Writer:
     # --- upserting ---------------------------------------------------------------
 
     def _resolved(self, target: Target, columns: list[Column], stage: str) -> tuple[str, str]:
-        """Return (select list, joins) giving the row with references as internal ids."""
+        """Return (select list, joins) of the staged rows, without the deferred references."""
         selects: list[str] = ["s.src_file"]
-        joins: list[str] = []
-        for index, column in enumerate(columns):
-            if column.ref is None:
+        for column in columns:
+            if not _deferred(target, column):
                 selects.append(f"s.{quote(column.name)} AS {quote(column.name)}")
-            elif _deferred(target, column):
-                continue
-            else:
-                alias = f"r{index}"
-                ref_table = TARGETS_BY_NAME[column.ref].table
-                joins.append(
-                    f"LEFT JOIN {ref_table} {alias} ON {alias}.external_id = s.{quote(column.name)}"
-                )
-                selects.append(f"{alias}.id AS {quote(column.name)}")
-        return ", ".join(selects), " ".join(joins)
+        return ", ".join(selects), ""
 
     def _count(
         self, target: Target, columns: list[Column], stage: str
@@ -299,6 +325,7 @@ class Writer:
             with self._bulk(target, sum(entry[0] for entry in found.values())):
                 self._upsert(target, columns, stage)
             self.seconds[target.name] = time.perf_counter() - started
+            self._ids_loaded.discard(target.name)
         for target in self.staged.targets:
             columns = _columns(target, self.dialect)
             self._set_deferred(target, columns, f"tl_stage_{target.name}")
@@ -326,6 +353,9 @@ class Writer:
             return
         indexes = [index for index in table.indexes if not index.unique]
         keys = list(table.foreign_key_constraints) if self.dialect == "postgresql" else []
+        if self.dialect == "postgresql":
+            # Index builds sort in memory; the server's default leaves them to disk.
+            self.connection.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
         for key in keys:
             self.connection.execute(DropConstraint(key))
         for index in indexes:
