@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from touchline.auth import service as users
-from touchline.auth.models import Role, User
+from touchline.auth.models import Role, User, role_label
 from touchline.auth.policy import Actor, actor_for
 from touchline.auth.sessions import CSRF_FIELD, CSRF_HEADER, tokens_match
 from touchline.errors import Forbidden, NotAuthenticated
@@ -134,8 +134,8 @@ def _access(level: str, role: Role | None) -> Callable[..., Any]:
             raise Forbidden(
                 _(
                     "This page needs the %(needed)s role; you are signed in as %(role)s.",
-                    needed=_(role.value),
-                    role=_(actor.role.value),
+                    needed=role_label(role),
+                    role=role_label(actor.role),
                 )
             )
         return actor

@@ -21,6 +21,19 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+def role_label(role: str) -> str:
+    """Return the translated name of a role."""
+    from touchline.i18n import gettext as _
+
+    labels = {
+        Role.SELLER: _("Seller"),
+        Role.MANAGER: _("Manager"),
+        Role.LEADER: _("Leader"),
+        Role.ADMIN: _("Admin"),
+    }
+    return labels.get(Role(role), role)
+
+
 class User(Base):
     """A person who logs in; may be linked to the seller record that is them."""
 

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from touchline.auth import service as users
-from touchline.auth.models import Role, User
+from touchline.auth.models import Role, User, role_label
 from touchline.auth.passwords import verify_password
 from touchline.config import LANGUAGES
 from touchline.deps import AdminOnly, Db, Public, SignedIn
@@ -27,17 +27,6 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
-
-
-def role_label(role: str) -> str:
-    """Return the translated name of a role."""
-    labels = {
-        Role.SELLER: _("Seller"),
-        Role.MANAGER: _("Manager"),
-        Role.LEADER: _("Leader"),
-        Role.ADMIN: _("Admin"),
-    }
-    return labels.get(Role(role), role)
 
 
 @router.get("/login")

@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from touchline.errors import InvalidInput
+from touchline.i18n import gettext as _
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
@@ -21,7 +22,8 @@ def hash_password(password: str) -> str:
     """Return the Argon2id hash of ``password``; refuses one shorter than 8 characters."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
-            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+            _("The password must have at least %(length)s characters.", length=MIN_PASSWORD_LENGTH),
+            field="password",
         )
     return _hasher.hash(password)
 

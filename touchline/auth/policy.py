@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from touchline.auth.models import Role, User
 from touchline.errors import Forbidden
+from touchline.i18n import gettext as _
 from touchline.org.models import Seller, Unit
 
 ROLE_RANK = {Role.SELLER: 0, Role.MANAGER: 1, Role.LEADER: 2, Role.ADMIN: 3}
@@ -48,7 +49,13 @@ class Actor:
     def require(self, role: Role) -> None:
         """Refuse with Forbidden unless the actor has ``role`` or a higher one."""
         if not self.at_least(role):
-            raise Forbidden(f"This needs the {role.value} role; you are signed in as {self.role}.")
+            raise Forbidden(
+                _(
+                    "This needs the %(value)s role; you are signed in as %(role)s.",
+                    value=role.value,
+                    role=self.role,
+                )
+            )
 
     def sellers_clause(self) -> ColumnElement[bool]:
         """Return the SQL condition on ``Seller`` that keeps only the sellers one may see."""

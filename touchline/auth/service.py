@@ -19,6 +19,7 @@ from touchline.auth.passwords import (
 from touchline.auth.policy import Actor
 from touchline.db import utcnow
 from touchline.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
+from touchline.i18n import gettext as _
 from touchline.org.models import Seller
 
 LOGIN_WINDOW = timedelta(minutes=1)
@@ -27,9 +28,11 @@ LOGIN_WINDOW = timedelta(minutes=1)
 def normalise_email(email: str) -> str:
     """Return ``email`` trimmed and lower-cased; refuses text that is not an address."""
     cleaned = email.strip().lower()
-    local, _, domain = cleaned.partition("@")
+    local, _at, domain = cleaned.partition("@")
     if not local or "." not in domain or " " in cleaned:
-        raise InvalidInput(f"{email!r} is not an e-mail address.", field="email")
+        raise InvalidInput(
+            _("%(email)s is not an e-mail address.", email=repr(email)), field="email"
+        )
     return cleaned
 
 
@@ -39,14 +42,19 @@ def parse_role(value: str) -> Role:
         return Role(value.strip().lower())
     except ValueError:
         known = ", ".join(role.value for role in Role)
-        raise InvalidInput(f"Unknown role {value!r}: use one of {known}.", field="role") from None
+        raise InvalidInput(
+            _("Unknown role %(value)s: use one of %(known)s.", value=repr(value), known=known),
+            field="role",
+        ) from None
 
 
 def get_by_email(session: Session, email: str) -> User:
     """Return the user with ``email``; NotFound when there is none."""
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
-        raise NotFound(f"No user with the e-mail address {email!r}.", field="email")
+        raise NotFound(
+            _("No user with the e-mail address %(email)s.", email=repr(email)), field="email"
+        )
     return user
 
 
@@ -59,7 +67,7 @@ def get(session: Session, user_id: int) -> User:
     """Return the user with ``user_id``; NotFound when there is none."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"No user with id {user_id}.", field="user")
+        raise NotFound(_("No user with id %(id)s.", id=user_id), field="user")
     return user
 
 
@@ -72,7 +80,9 @@ def list_users(session: Session, *, actor: Actor) -> list[User]:
 def _seller_by_external_id(session: Session, external_id: str) -> Seller:
     seller = session.scalar(select(Seller).where(Seller.external_id == external_id))
     if seller is None:
-        raise InvalidInput(f"No seller with the external id {external_id!r}.", field="seller")
+        raise InvalidInput(
+            _("No seller with the external id %(id)s.", id=repr(external_id)), field="seller"
+        )
     return seller
 
 
@@ -80,7 +90,11 @@ def _check_seller_free(session: Session, seller: Seller, user_id: int | None) ->
     holder = session.scalar(select(User).where(User.seller_id == seller.id))
     if holder is not None and holder.id != user_id:
         raise Conflict(
-            f"Seller {seller.external_id!r} is already linked to the user {holder.email}.",
+            _(
+                "Seller %(id)s is already linked to the user %(email)s.",
+                id=repr(seller.external_id),
+                email=holder.email,
+            ),
             field="seller",
         )
 
@@ -111,13 +125,19 @@ def create(
     address = normalise_email(email)
     parsed_role = parse_role(role)
     if session.scalar(select(User.id).where(User.email == address)) is not None:
-        raise Conflict(f"A user with the e-mail address {address} already exists.", field="email")
+        raise Conflict(
+            _("A user with the e-mail address %(address)s already exists.", address=address),
+            field="email",
+        )
     seller = _seller_by_external_id(session, seller_external_id) if seller_external_id else None
     if seller is not None:
         _check_seller_free(session, seller, None)
     if parsed_role in (Role.SELLER, Role.MANAGER) and seller is None:
         raise InvalidInput(
-            f"A {parsed_role.value} must be linked to a seller (give the seller's external id).",
+            _(
+                "A %(value)s must be linked to a seller (give the seller's external id).",
+                value=parsed_role.value,
+            ),
             field="seller",
         )
     user = User(
@@ -170,10 +190,12 @@ def update(
         user.seller_id = None
         seller_ref = None
     if new_role in (Role.SELLER, Role.MANAGER) and user.seller_id is None:
-        raise InvalidInput(f"A {new_role.value} must be linked to a seller.", field="seller")
+        raise InvalidInput(
+            _("A %(value)s must be linked to a seller.", value=new_role.value), field="seller"
+        )
     losing_admin = user.role == Role.ADMIN and (new_role != Role.ADMIN or active is False)
     if losing_admin and _active_admins(session) <= 1:
-        raise Conflict("This is the last active admin; make another admin first.", field="role")
+        raise Conflict(_("This is the last active admin; make another admin first."), field="role")
     user.role = new_role.value
     if name is not None:
         user.name = name.strip()
@@ -202,9 +224,9 @@ def delete_user(session: Session, *, actor: Actor, user: User) -> None:
     """Delete a user and their tokens; refuses to delete the last active admin or oneself."""
     actor.require(Role.ADMIN)
     if actor.user is not None and actor.user.id == user.id:
-        raise Conflict("You cannot delete your own account.", field="user")
+        raise Conflict(_("You cannot delete your own account."), field="user")
     if user.role == Role.ADMIN and user.active and _active_admins(session) <= 1:
-        raise Conflict("This is the last active admin; make another admin first.", field="user")
+        raise Conflict(_("This is the last active admin; make another admin first."), field="user")
     audit.record(
         session,
         actor=actor.user,
@@ -253,8 +275,11 @@ def authenticate(session: Session, *, email: str, password: str, address: str) -
     )
     if (failures or 0) >= limit:
         raise TooManyAttempts(
-            f"Too many failed sign-ins for {cleaned} from your address. "
-            "Wait a minute, then try again.",
+            _(
+                "Too many failed sign-ins for %(cleaned)s from your address. "
+                "Wait a minute, then try again.",
+                cleaned=cleaned,
+            ),
             field="email",
         )
     user = session.scalar(select(User).where(User.email == cleaned))
@@ -265,7 +290,7 @@ def authenticate(session: Session, *, email: str, password: str, address: str) -
     ):
         session.add(LoginAttempt(email=cleaned, address=address))
         session.flush()
-        raise NotAuthenticated("Wrong e-mail address or password.", field="password")
+        raise NotAuthenticated(_("Wrong e-mail address or password."), field="password")
     assert user.password_hash is not None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -307,7 +332,9 @@ def user_for_token(session: Session, token: str) -> User:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
     user = session.get(User, row.user_id) if row is not None else None
     if row is None or user is None or not user.active:
-        raise NotAuthenticated("The API token is not valid (unknown, revoked or its user is gone).")
+        raise NotAuthenticated(
+            _("The API token is not valid (unknown, revoked or its user is gone).")
+        )
     now = utcnow()
     # Writing on every call would serialise API traffic; a minute's precision is enough.
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
@@ -329,7 +356,9 @@ def revoke_token(session: Session, *, actor: Actor, user: User, token_id: int) -
         actor.require(Role.ADMIN)
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != user.id:
-        raise NotFound(f"No token {token_id} for {user.email}.", field="token")
+        raise NotFound(
+            _("No token %(id)s for %(email)s.", id=token_id, email=user.email), field="token"
+        )
     session.delete(row)
     session.flush()
     audit.record(

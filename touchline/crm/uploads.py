@@ -12,6 +12,7 @@ from pathlib import Path
 from fastapi import UploadFile
 
 from touchline.errors import InvalidInput, NotFound
+from touchline.i18n import gettext as _
 
 UPLOADS_DIR = Path(tempfile.gettempdir()) / "touchline-uploads"
 KEEP_SECONDS = 3600
@@ -34,7 +35,9 @@ def save(files: list[UploadFile], mapping: UploadFile | None, *, owner: int) -> 
     """
     uploaded = [upload for upload in files if upload.filename]
     if not uploaded:
-        raise InvalidInput("Choose a .zip file or one or more .csv files to import.", field="files")
+        raise InvalidInput(
+            _("Choose a .zip file or one or more .csv files to import."), field="files"
+        )
     _sweep()
     token = f"{owner}-{secrets.token_urlsafe(16)}"
     folder = UPLOADS_DIR / token
@@ -55,11 +58,11 @@ def locate(token: str, *, owner: int) -> tuple[Path, Path | None]:
     Refuses a token of another user, a malformed one, or one whose files are gone.
     """
     if not re.fullmatch(rf"{owner}-[A-Za-z0-9_-]{{10,40}}", token):
-        raise NotFound("This upload is not yours or does not exist; upload the files again.")
+        raise NotFound(_("This upload is not yours or does not exist; upload the files again."))
     folder = UPLOADS_DIR / token
     data = folder / "data"
     if not data.is_dir():
-        raise NotFound("The uploaded files are gone (they are kept for an hour); upload again.")
+        raise NotFound(_("The uploaded files are gone (they are kept for an hour); upload again."))
     entries = list(data.iterdir())
     path = entries[0] if len(entries) == 1 and entries[0].suffix.lower() == ".zip" else data
     mapping = folder / "mapping.toml"

@@ -18,6 +18,7 @@ from touchline.audit import service as audit
 from touchline.auth.models import Role
 from touchline.auth.policy import Actor
 from touchline.errors import Conflict, InvalidInput, NotFound
+from touchline.i18n import gettext as _
 from touchline.org.models import Seller, Territory, Unit
 from touchline.org.schemas import (
     SellerCreate,
@@ -38,14 +39,18 @@ from touchline.org.structure import describe_cycle, find_cycle
 def _unit_by_external_id(session: Session, external_id: str, *, field_name: str) -> Unit:
     unit = session.scalar(select(Unit).where(Unit.external_id == external_id))
     if unit is None:
-        raise InvalidInput(f"No unit with the external id {external_id!r}.", field=field_name)
+        raise InvalidInput(
+            _("No unit with the external id %(id)s.", id=repr(external_id)), field=field_name
+        )
     return unit
 
 
 def _seller_ref(session: Session, external_id: str, *, field_name: str) -> Seller:
     seller = session.scalar(select(Seller).where(Seller.external_id == external_id))
     if seller is None:
-        raise InvalidInput(f"No seller with the external id {external_id!r}.", field=field_name)
+        raise InvalidInput(
+            _("No seller with the external id %(id)s.", id=repr(external_id)), field=field_name
+        )
     return seller
 
 
@@ -88,7 +93,7 @@ def get_unit(session: Session, *, actor: Actor, external_id: str) -> Unit:
     """Return the unit with ``external_id``; NotFound when absent or not visible to ``actor``."""
     unit = session.scalar(select(Unit).where(Unit.external_id == external_id, actor.units_clause()))
     if unit is None:
-        raise NotFound(f"No unit {external_id!r} that you may see.", field="unit")
+        raise NotFound(_("No unit %(id)s that you may see.", id=repr(external_id)), field="unit")
     return unit
 
 
@@ -167,7 +172,9 @@ def create_unit(session: Session, *, actor: Actor, unit_in: UnitCreate) -> Unit:
     """
     actor.require(Role.ADMIN)
     if session.scalar(select(Unit.id).where(Unit.external_id == unit_in.external_id)):
-        raise Conflict(f"A unit {unit_in.external_id!r} already exists.", field="external_id")
+        raise Conflict(
+            _("A unit %(id)s already exists.", id=repr(unit_in.external_id)), field="external_id"
+        )
     unit = Unit(external_id=unit_in.external_id, name=unit_in.name.strip(), kind=unit_in.kind)
     if unit_in.parent:
         unit.parent_id = _unit_by_external_id(session, unit_in.parent, field_name="parent").id
@@ -235,7 +242,9 @@ def list_territories(session: Session, *, actor: Actor) -> list[TerritoryRead]:
 def _territory(session: Session, external_id: str, *, field_name: str) -> Territory:
     territory = session.scalar(select(Territory).where(Territory.external_id == external_id))
     if territory is None:
-        raise InvalidInput(f"No territory with the external id {external_id!r}.", field=field_name)
+        raise InvalidInput(
+            _("No territory with the external id %(id)s.", id=repr(external_id)), field=field_name
+        )
     return territory
 
 
@@ -243,7 +252,7 @@ def get_territory(session: Session, *, actor: Actor, external_id: str) -> Territ
     """Return the territory with ``external_id``; NotFound when there is none."""
     territory = session.scalar(select(Territory).where(Territory.external_id == external_id))
     if territory is None:
-        raise NotFound(f"No territory {external_id!r}.", field="territory")
+        raise NotFound(_("No territory %(id)s.", id=repr(external_id)), field="territory")
     return territory
 
 
@@ -254,7 +263,8 @@ def create_territory(session: Session, *, actor: Actor, territory_in: TerritoryC
         select(Territory.id).where(Territory.external_id == territory_in.external_id)
     ):
         raise Conflict(
-            f"A territory {territory_in.external_id!r} already exists.", field="external_id"
+            _("A territory %(id)s already exists.", id=repr(territory_in.external_id)),
+            field="external_id",
         )
     territory = Territory(**territory_in.model_dump())
     session.add(territory)
@@ -278,7 +288,7 @@ def update_territory(
     before = TerritoryRead.model_validate(territory, from_attributes=True).model_dump()
     for name, value in territory_in.model_dump(exclude_unset=True).items():
         if value is None and name != "region":
-            raise InvalidInput(f"{name} cannot be empty.", field=name)
+            raise InvalidInput(_("%(name)s cannot be empty.", name=name), field=name)
         setattr(territory, name, value)
     session.flush()
     audit.record(
@@ -370,7 +380,9 @@ def get_seller(session: Session, *, actor: Actor, external_id: str) -> Seller:
         select(Seller).where(Seller.external_id == external_id, actor.sellers_clause())
     )
     if seller is None:
-        raise NotFound(f"No seller {external_id!r} that you may see.", field="seller")
+        raise NotFound(
+            _("No seller %(id)s that you may see.", id=repr(external_id)), field="seller"
+        )
     return seller
 
 
@@ -414,7 +426,10 @@ def create_seller(session: Session, *, actor: Actor, seller_in: SellerCreate) ->
     """
     actor.require(Role.ADMIN)
     if session.scalar(select(Seller.id).where(Seller.external_id == seller_in.external_id)):
-        raise Conflict(f"A seller {seller_in.external_id!r} already exists.", field="external_id")
+        raise Conflict(
+            _("A seller %(id)s already exists.", id=repr(seller_in.external_id)),
+            field="external_id",
+        )
     seller = Seller(
         external_id=seller_in.external_id,
         name=seller_in.name.strip(),
@@ -495,7 +510,7 @@ def get_unit_id(session: Session, external_id: str) -> int:
     """Return the internal id of the unit ``external_id``; NotFound when there is none."""
     unit_id = session.scalar(select(Unit.id).where(Unit.external_id == external_id))
     if unit_id is None:
-        raise NotFound(f"No unit {external_id!r}.", field="unit")
+        raise NotFound(_("No unit %(id)s.", id=repr(external_id)), field="unit")
     return unit_id
 
 

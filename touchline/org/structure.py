@@ -33,4 +33,9 @@ def find_cycle(parent_of: Mapping[str, str | None]) -> list[str] | None:
 
 def describe_cycle(cycle: list[str], *, what: str) -> str:
     """Return a sentence naming the cycle, e.g. ``unit tree: A -> B -> A``."""
-    return f"The {what} would form a cycle: {' -> '.join(cycle)}."
+    from touchline.i18n import gettext as _
+
+    path = " -> ".join(cycle)
+    if what == "unit tree":
+        return _("The unit tree would form a cycle: %(path)s.", path=path)
+    return _("The manager chain would form a cycle: %(path)s.", path=path)
