@@ -147,7 +147,7 @@ def revoke_own_token(request: Request, db: Db, actor: SignedIn, token_id: int) -
 
 def _admin_context(db: Db, actor: AdminOnly) -> dict[str, object]:
     rows = users.list_users(db, actor=actor)
-    sellers = dict(db.execute(select(Seller.id, Seller.external_id)).tuples().all())
+    sellers = dict(db.execute(select(Seller.id, Seller.external_id)).all())
     return {
         "users": rows,
         "seller_ids": sellers,

@@ -117,7 +117,7 @@ def _existing_links(session: Session) -> Callable[[str, str], dict[str, str | No
                 f"LEFT JOIN {table} p ON p.id = c.{column}"
             )
         )
-        return dict(rows.tuples().all())
+        return dict(rows.all())
 
     return links
 

@@ -133,7 +133,7 @@ def write_company(
 
 def _create_users(session: Session, company: DemoCompany) -> list[DemoLogin]:
     hashes = {role: hash_password(password) for role, password in DEMO_PASSWORDS.items()}
-    ids = dict(session.execute(select(Seller.external_id, Seller.id)).tuples().all())
+    ids = dict(session.execute(select(Seller.external_id, Seller.id)).all())
     managers = {unit.manager: unit for unit in company.units if unit.manager}
     director = company.units[0].manager
     session.add(

@@ -124,9 +124,7 @@ def unit_tree(session: Session, *, actor: Actor) -> list[UnitNode]:
             select(Seller.external_id, Seller.name).where(
                 Seller.external_id.in_([r.manager for r in reads if r.manager])
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     nodes = {
         r.external_id: UnitNode(unit=r, manager_name=names.get(r.manager or "")) for r in reads
@@ -143,7 +141,7 @@ def _unit_links(session: Session) -> dict[str, str | None]:
     query = select(Unit.external_id, parent.external_id).outerjoin(
         parent, Unit.parent_id == parent.id
     )
-    return dict(session.execute(query).tuples().all())
+    return dict(session.execute(query).all())
 
 
 def _check_unit_parent(session: Session, unit_external_id: str, parent_external_id: str) -> None:
@@ -397,7 +395,7 @@ def _manager_links(session: Session) -> dict[str, str | None]:
     query = select(Seller.external_id, boss.external_id).outerjoin(
         boss, Seller.manager_id == boss.id
     )
-    return dict(session.execute(query).tuples().all())
+    return dict(session.execute(query).all())
 
 
 def _check_manager(session: Session, seller_external_id: str, manager_external_id: str) -> Seller:
@@ -539,7 +537,7 @@ def unit_ids(session: Session, external_ids: list[str]) -> dict[str, int]:
     if not external_ids:
         return {}
     query = select(Unit.external_id, Unit.id).where(Unit.external_id.in_(external_ids))
-    return dict(session.execute(query).tuples().all())
+    return dict(session.execute(query).all())
 
 
 def count_sellers(session: Session, *, actor: Actor) -> int:
