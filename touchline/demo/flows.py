@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
@@ -57,9 +58,18 @@ def demo_logins(session: Session) -> list[DemoLogin]:
 
 
 def wipe(engine: Engine) -> None:
-    """Drop every table of the database (the caller migrates it afresh)."""
+    """Remove every table of the demo database (the caller migrates it afresh).
+
+    A SQLite file is simply deleted; on PostgreSQL the tables are dropped.
+    """
     import touchline.models  # noqa: F401 (every table must be known to drop them all)
 
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        engine.dispose()
+        path = Path(str(engine.url.database))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
     Base.metadata.drop_all(engine)
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
