@@ -1,10 +1,10 @@
 """Small factories: a company with two regions, three teams and a user for every role.
 
-    Nordic (company, managed by D)
-    ├── North (region, managed by H)
-    │   ├── Team One (managed by M1): A1, A2
-    │   └── Team Two (managed by M2): B1
-    └── South (region): Team Three: C1
+Nordic (company, managed by D)
+├── North (region, managed by H)
+│   ├── Team One (managed by M1): A1, A2
+│   └── Team Two (managed by M2): B1
+└── South (region): Team Three: C1
 """
 
 from __future__ import annotations
