@@ -16,7 +16,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.live_server import serve
 from touchline.db import make_engine, make_sessionmaker, transaction
 from touchline.demo import flows
-from touchline.demo.company import generate
 from touchline.migrations import upgrade
 
 ARGS = [
@@ -37,7 +36,7 @@ def main() -> None:
         engine = make_engine(url)
         upgrade(engine)
         with transaction(make_sessionmaker(engine)) as session:
-            logins = flows.write_company(session, generate(7))
+            logins = flows.build(session, size="small", seed=7)
         engine.dispose()
         manager = next(login for login in logins if login.role == "manager")
         with serve(url) as base, sync_playwright() as playwright:

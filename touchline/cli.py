@@ -268,6 +268,9 @@ def demo(
     serve_after: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Start the server afterwards")
     ] = True,
+    size: Annotated[
+        str, typer.Option(help="small (~120 sellers), medium (~500) or large (~2,000)")
+    ] = "small",
     seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same company")] = 7,
     reset: Annotated[
         bool, typer.Option(help="Replace an earlier demo company in the database")
@@ -277,7 +280,9 @@ def demo(
 ) -> None:
     """Build the demo company (with users for every role) and serve it."""
     from touchline.demo import flows
-    from touchline.demo.company import generate
+
+    if size not in ("small", "medium", "large"):
+        raise fail(f"unknown size {size!r}: use small, medium or large")
 
     engine = _engine()
     upgrade(engine)
@@ -296,18 +301,20 @@ def demo(
         empty = True
     with transaction(factory) as session:
         if empty:
-            company = generate(seed)
             with Progress(
-                TextColumn("building the demo company"),
+                TextColumn("{task.description}"),
                 BarColumn(),
-                MofNCompleteColumn(),
+                TextColumn("{task.fields[rows]}"),
                 TimeElapsedColumn(),
                 console=console,
+                transient=True,
             ) as progress:
-                task = progress.add_task("sellers", total=len(company.sellers))
-                logins = flows.write_company(
-                    session, company, progress=lambda n: progress.advance(task, n)
-                )
+                task = progress.add_task("building the demo company", total=None, rows="")
+
+                def report(label: str, rows: int) -> None:
+                    progress.update(task, description=label, rows=f"{rows:,} rows")
+
+                logins = flows.build(session, size=size, seed=seed, progress=report)
         else:
             console.print("The demo company is already in the database (--reset rebuilds it).")
             logins = flows.demo_logins(session)
@@ -315,7 +322,8 @@ def demo(
     for login in logins:
         table.add_row(login.role.value, login.email, login.password, login.who)
     console.print(table)
-    console.print("Every seller and manager can sign in too: e-mail as listed on the seller page.")
+    console.print("Every seller and manager can sign in with their role's password, by the e-mail")
+    console.print("on their seller page. docs/demo-company.md tells what the data holds.")
     engine.dispose()
     if serve_after:
         serve(host=host, port=port, workers=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,11 +16,9 @@ from touchline.auth.models import Role, User
 from touchline.auth.passwords import hash_password
 from touchline.auth.policy import SYSTEM
 from touchline.db import Base
-from touchline.demo.company import DEMO_DOMAIN, DemoCompany
+from touchline.demo.company import DEMO_DOMAIN
 from touchline.instance import get_value, set_value
-from touchline.org import service as org
 from touchline.org.models import Seller, Unit
-from touchline.org.schemas import SellerCreate, TerritoryCreate, UnitCreate, UnitUpdate
 
 DEMO_PASSWORDS = {
     Role.ADMIN: "admin-demo",
@@ -82,114 +81,92 @@ def is_empty(session: Session) -> bool:
     )
 
 
-def write_company(
+def build(
     session: Session,
-    company: DemoCompany,
     *,
-    progress: Callable[[int], None] | None = None,
+    size: str = "small",
+    seed: int = 7,
+    progress: Callable[[str, int], None] | None = None,
 ) -> list[DemoLogin]:
-    """Write the demo organisation and its users; return the logins to print.
+    """Generate the demo company as interchange CSV, import it, add users; return the logins.
 
-    Refuses with NotEmpty when the database already holds anything.
+    The data goes through the real importer, as a customer's export would. Refuses with
+    NotEmpty when the database already holds anything.
     """
+    from touchline.crm.service import run_import
+    from touchline.demo.generator import write_interchange
+
     if not is_empty(session):
         raise NotEmpty("The database already holds data; the demo needs an empty one.")
-    for territory in company.territories:
-        org.create_territory(
+    with tempfile.TemporaryDirectory(prefix="touchline-demo-") as folder:
+        generated = write_interchange(Path(folder), size=size, seed=seed, progress=progress)
+        report = run_import(
             session,
             actor=SYSTEM,
-            territory_in=TerritoryCreate(
-                external_id=territory.external_id,
-                name=territory.name,
-                market_potential=territory.market_potential,
-                region=territory.region,
-            ),
+            path=Path(folder),
+            format="interchange",
+            source_label=f"demo company ({size}, seed {seed})",
+            progress=progress,
         )
-    for unit in company.units:
-        org.create_unit(
-            session,
-            actor=SYSTEM,
-            unit_in=UnitCreate(
-                external_id=unit.external_id, name=unit.name, kind=unit.kind, parent=unit.parent
-            ),
-        )
-    for seller in company.sellers:
-        org.create_seller(
-            session,
-            actor=SYSTEM,
-            seller_in=SellerCreate(
-                external_id=seller.external_id,
-                name=seller.name,
-                email=seller.email,
-                unit=seller.unit,
-                manager=seller.manager,
-                territory=seller.territory,
-                hire_date=seller.hire_date,
-            ),
-        )
-        if progress:
-            progress(1)
-    for unit in company.units:
-        if unit.manager:
-            managed = org.get_unit(session, actor=SYSTEM, external_id=unit.external_id)
-            org.update_unit(
-                session, actor=SYSTEM, unit=managed, unit_in=UnitUpdate(manager=unit.manager)
-            )
-    logins = _create_users(session, company)
-    set_value(session, DEMO_MARKER, json.dumps([asdict(login) for login in logins]))
+    if not report.ok:
+        problems = "; ".join(problem.describe() for problem in report.first_problems()[:5])
+        raise RuntimeError(f"the generated demo data did not import: {problems}")
+    logins = _create_users(session)
+    marker = {
+        "size": size,
+        "seed": seed,
+        "logins": [asdict(login) for login in logins],
+        "over_confident_seller": generated.over_confident_seller,
+        "improving_seller": generated.improving_seller,
+        "low_energy_team": generated.low_energy_team,
+    }
+    set_value(session, DEMO_MARKER, json.dumps(marker))
     session.flush()
     return logins
 
 
-def _create_users(session: Session, company: DemoCompany) -> list[DemoLogin]:
+def _create_users(session: Session) -> list[DemoLogin]:
+    """Give every seller a user: the company's head a leader, unit heads managers."""
     hashes = {role: hash_password(password) for role, password in DEMO_PASSWORDS.items()}
-    ids = dict(session.execute(select(Seller.external_id, Seller.id)).all())
-    managers = {unit.manager: unit for unit in company.units if unit.manager}
-    director = company.units[0].manager
+    units = session.execute(
+        select(Unit.id, Unit.kind, Unit.parent_id, Unit.manager_id).order_by(Unit.external_id)
+    ).all()
+    top = {manager for _id, _kind, parent, manager in units if parent is None and manager}
+    managers = {manager for *_rest, manager in units if manager}
+    team_of_lead = {
+        manager: unit_id for unit_id, kind, _parent, manager in units if manager and kind == "team"
+    }
+    admin = DemoLogin(Role.ADMIN, f"admin@{DEMO_DOMAIN}", DEMO_PASSWORDS[Role.ADMIN], "Admin")
     session.add(
-        User(
-            email=f"admin@{DEMO_DOMAIN}",
-            name="Admin",
-            role=Role.ADMIN,
-            password_hash=hashes[Role.ADMIN],
-        )
+        User(email=admin.email, name="Admin", role=Role.ADMIN, password_hash=hashes[Role.ADMIN])
     )
-    logins = [DemoLogin(Role.ADMIN, f"admin@{DEMO_DOMAIN}", DEMO_PASSWORDS[Role.ADMIN], "Admin")]
+    logins = [admin]
+    sellers = session.execute(
+        select(Seller.id, Seller.email, Seller.name, Seller.unit_id).order_by(Seller.external_id)
+    ).all()
     first_manager: DemoLogin | None = None
-    first_seller: DemoLogin | None = None
-    for seller in company.sellers:
-        if seller.external_id == director:
+    first_team: int | None = None
+    for seller_id, email, name, _unit_id in sellers:
+        if seller_id in top:
             role = Role.LEADER
-        elif seller.external_id in managers:
+        elif seller_id in managers:
             role = Role.MANAGER
         else:
             role = Role.SELLER
         session.add(
-            User(
-                email=seller.email,
-                name=seller.name,
-                role=role,
-                seller_id=ids[seller.external_id],
-                password_hash=hashes[role],
-            )
+            User(email=email, name=name, role=role, seller_id=seller_id, password_hash=hashes[role])
         )
-        login = DemoLogin(role, seller.email, DEMO_PASSWORDS[role], seller.name)
+        login = DemoLogin(role, email, DEMO_PASSWORDS[role], name)
         if role is Role.LEADER:
             logins.append(login)
-        elif (
-            role is Role.MANAGER
-            and first_manager is None
-            and managers[seller.external_id].kind == "team"
-        ):
-            first_manager = login
-            team = managers[seller.external_id].external_id
-        elif (
-            role is Role.SELLER
-            and first_seller is None
-            and first_manager is not None
-            and seller.unit == team
-        ):
-            first_seller = login
-    logins.extend(login for login in (first_manager, first_seller) if login)
+        elif role is Role.MANAGER and first_manager is None and seller_id in team_of_lead:
+            first_manager, first_team = login, team_of_lead[seller_id]
+    if first_manager is not None:
+        logins.append(first_manager)
+        member = next((row for row in sellers if row.unit_id == first_team), None)
+        if member is not None:
+            logins.append(
+                DemoLogin(Role.SELLER, member.email, DEMO_PASSWORDS[Role.SELLER], member.name)
+            )
     session.flush()
     return logins
