@@ -158,8 +158,9 @@ def write_interchange(
     spec = SIZES[size]
     rng = np.random.default_rng(seed)
     result = GeneratedCompany(folder=folder, last_day=today, first_day=today - timedelta(days=730))
-    db = duckdb.connect()
+    db = duckdb.connect(config={"memory_limit": "1GB"})
     db.execute("SET TimeZone = 'UTC'")
+    db.execute("SET enable_progress_bar = false")
 
     def write(name: str, sql: str) -> None:
         target = folder / name

@@ -168,12 +168,8 @@ class Stager:
             "escape = '\"', strict_mode = true, null_padding = false, encoding = 'utf-8'))"
         )
 
-    def _scan_error(self, name: str, path: Path, error: duckdb.Error) -> None:
+    def _scan_error(self, name: str, error: duckdb.Error) -> None:
         message = str(error)
-        line = self._bad_utf8_line(path)
-        if line is not None:
-            self.problems.append(Problem(name, line, None, None, "the file is not UTF-8"))
-            return
         match = LINE_IN_ERROR.search(message)
         first = message.strip().splitlines()[0] if message.strip() else "unreadable"
         reason = re.sub(r"^[A-Za-z ]*Error:\s*", "", first)
@@ -600,21 +596,29 @@ class Stager:
         try:
             self.connection.execute(f"CREATE TEMP TABLE {table} AS {union}")
         except duckdb.Error as error:
+            # Find the file to blame: bad bytes first, then a scan of each file alone.
             for block in self.mapping.tables_for(target.name):
                 header = self._headers.get(block.file)
                 if header is None:
                     continue
-                try:
-                    self.connection.execute(f"SELECT count(*) FROM {self.read_csv(header)}")
-                except duckdb.Error as file_error:
-                    self._scan_error(block.file, header.path, file_error)
+                line = self._bad_utf8_line(header.path)
+                if line is not None:
+                    self.problems.append(
+                        Problem(block.file, line, None, None, "the file is not UTF-8")
+                    )
                     return False
-            self._scan_error(
-                ", ".join(b.file for b in self.mapping.tables_for(target.name)),
-                Path(self.folder),
-                error,
-            )
+                try:
+                    self.connection.execute(f"SELECT * FROM {self.read_csv(header)}").fetchall()
+                except duckdb.Error as file_error:
+                    self._scan_error(block.file, file_error)
+                    return False
+            self._scan_error(", ".join(b.file for b in self.mapping.tables_for(target.name)), error)
             return False
+        for block in self.mapping.tables_for(target.name):
+            if self._headers.get(block.file) is not None:
+                self.counts.setdefault(
+                    (block.file, target.name), FileCounts(block.file, target.name)
+                )
         rows = self.connection.execute(
             f"SELECT __file, __skip, count(*) FROM {table} GROUP BY ALL"
         ).fetchall()

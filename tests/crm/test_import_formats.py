@@ -1,0 +1,97 @@
+"""Salesforce and HubSpot exports, and the two public data sets through their mapping files."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from touchline.auth.policy import SYSTEM
+from touchline.crm.models import Account, Activity, Deal
+from touchline.crm.service import run_import
+from touchline.org.models import Seller
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+DATASETS = ROOT.parent / "shared" / "datasets"
+MAPPINGS = ROOT / "examples" / "mappings"
+
+
+def count(db, model) -> int:
+    return db.scalar(select(func.count()).select_from(model))
+
+
+def test_a_salesforce_export_is_detected_and_imported(db):
+    report = run_import(db, actor=SYSTEM, path=FIXTURES / "salesforce")
+    assert report.ok, [p.describe() for p in report.problems]
+    assert report.format == "Salesforce CSV export"
+    deals = {d.external_id: d for d in db.scalars(select(Deal))}
+    assert deals["0061000000OPP01"].status == "won"
+    assert deals["0061000000OPP02"].status == "lost"
+    assert deals["0061000000OPP03"].close_date is None  # an expected date is not a close date
+    tasks = next(c for c in report.counts if c.file == "Task.csv")
+    assert tasks.skipped == 1
+    assert "another type" in next(iter(tasks.skip_reasons))
+    meeting = db.scalar(select(Activity).where(Activity.external_id == "00U1000000EVT01"))
+    assert meeting.type == "meeting"
+    assert meeting.deal_id == deals["0061000000OPP01"].id
+
+
+def test_a_hubspot_export_is_detected_and_imported(db):
+    report = run_import(db, actor=SYSTEM, path=FIXTURES / "hubspot")
+    assert report.ok, [p.describe() for p in report.problems]
+    assert report.format == "HubSpot CSV export"
+    assert count(db, Deal) == 3  # the deal without an owner is skipped, and counted
+    assert sum(c.skipped for c in report.counts if c.target == "deals") == 1
+    assert {s.name for s in db.scalars(select(Seller))} == {"Ingrid Berg", "Ola Nordmann"}
+    outcomes = dict(db.execute(select(Activity.external_id, Activity.outcome)).all())
+    assert outcomes["7001"] == "next_step_agreed"
+
+
+def read(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as source:
+        return list(csv.DictReader(source))
+
+
+def test_the_crm_sales_opportunities_data_set_imports_with_its_mapping(db):
+    folder = DATASETS / "crm-sales-opportunities"
+    report = run_import(
+        db, actor=SYSTEM, path=folder, mapping=MAPPINGS / "crm-sales-opportunities.toml"
+    )
+    assert report.ok, [p.describe() for p in report.problems[:5]]
+    pipeline = read(folder / "sales_pipeline.csv")
+    assert len(pipeline) == 8800
+    deals = next(c for c in report.counts if c.target == "deals")
+    unengaged = sum(1 for row in pipeline if not row["engage_date"])
+    assert (deals.rows, deals.skipped) == (8800 - unengaged, unengaged)
+    assert count(db, Seller) == len(read(folder / "sales_teams.csv")) == 35
+    assert count(db, Account) == len(read(folder / "accounts.csv")) == 85
+    stages = Counter(row["deal_stage"] for row in pipeline if row["engage_date"])
+    stored = dict(db.execute(select(Deal.status, func.count()).group_by(Deal.status)).all())
+    assert stored == {"won": stages["Won"], "lost": stages["Lost"], "open": stages["Engaging"]}
+    first = pipeline[0]
+    deal = db.scalar(select(Deal).where(Deal.external_id == first["opportunity_id"]))
+    assert deal.amount_cents == int(first["close_value"]) * 100
+    assert deal.created_date.isoformat() == first["engage_date"]
+
+
+def test_the_olist_funnel_imports_with_its_mapping(db):
+    folder = DATASETS / "olist-marketing-funnel"
+    report = run_import(
+        db, actor=SYSTEM, path=folder, mapping=MAPPINGS / "olist-marketing-funnel.toml"
+    )
+    assert report.ok, [p.describe() for p in report.problems[:5]]
+    closed = read(folder / "olist_closed_deals_dataset.csv")
+    assert count(db, Deal) == len(closed) == 842
+    assert count(db, Seller) == len({row["sr_id"] for row in closed}) == 22
+    assert count(db, Account) == len({row["seller_id"] for row in closed})
+    leads = {
+        row["mql_id"]: row["first_contact_date"]
+        for row in read(folder / "olist_marketing_qualified_leads_dataset.csv")
+    }
+    deal = db.scalar(select(Deal).where(Deal.external_id == closed[0]["mql_id"]))
+    day, month, year = leads[closed[0]["mql_id"]].split("-")
+    assert deal.created_date.isoformat() == f"{year}-{month}-{day}"
+    assert deal.status == "won"
