@@ -318,7 +318,9 @@ def demo(
         else:
             console.print("The demo company is already in the database (--reset rebuilds it).")
             logins = flows.demo_logins(session)
-    table = Table("role", "e-mail", "password", "who", title="Demo logins")
+    table = Table(title="Demo logins")
+    for heading in ("role", "e-mail", "password", "who"):
+        table.add_column(heading, overflow="fold")
     for login in logins:
         table.add_row(login.role.value, login.email, login.password, login.who)
     console.print(table)
