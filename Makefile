@@ -46,8 +46,8 @@ browser:
 		else echo "chromium missing and not root: browser tests will skip"; fi; }
 
 lint: install
-	$(BIN)/ruff check touchline tests benchmarks
-	$(BIN)/ruff format --check touchline tests benchmarks
+	$(BIN)/ruff check touchline tests benchmarks scripts
+	$(BIN)/ruff format --check touchline tests benchmarks scripts
 
 typecheck: install
 	$(BIN)/mypy touchline

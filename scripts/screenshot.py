@@ -13,20 +13,10 @@ from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.live_server import serve
+from tests.live_server import CHROMIUM_ARGS, serve
 from touchline.db import make_engine, make_sessionmaker, transaction
 from touchline.demo import flows
 from touchline.migrations import upgrade
-
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def main() -> None:
@@ -40,7 +30,9 @@ def main() -> None:
         engine.dispose()
         manager = next(login for login in logins if login.role == "manager")
         with serve(url) as base, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+            )
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(f"{base}/login")
             page.fill("input[name=email]", manager.email)

@@ -10,9 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from touchline.crm import service, uploads
-from touchline.crm.importing.mapping import MappingError
 from touchline.deps import AdminOnly, Db
-from touchline.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1", tags=["imports"])
 
@@ -42,20 +40,15 @@ def create_import(
     assert actor.user is not None
     token = uploads.save(files, mapping, owner=actor.user.id)
     try:
-        path, mapping_path = uploads.locate(token, owner=actor.user.id)
-        try:
-            report = service.run_import(
-                db,
-                actor=actor,
-                path=path,
-                format=format or None,
-                mapping=mapping_path,
-                dry_run=dry_run,
-                prune=prune,
-                source_label=", ".join(f.filename or "" for f in files),
-            )
-        except MappingError as error:
-            raise InvalidInput(str(error), field="mapping") from None
+        report = service.import_upload(
+            db,
+            actor=actor,
+            token=token,
+            format=format,
+            dry_run=dry_run,
+            prune=prune,
+            source_label=", ".join(f.filename or "" for f in files),
+        )
     finally:
         uploads.discard(token)
     return JSONResponse(report.as_dict(), status_code=200 if report.ok else 422)

@@ -15,7 +15,6 @@ from rich.table import Table
 from touchline.auth.policy import SYSTEM
 from touchline.config import get_settings
 from touchline.crm import service
-from touchline.crm.importing.mapping import MappingError
 from touchline.crm.importing.report import ImportReport
 from touchline.db import make_engine, make_sessionmaker, transaction
 from touchline.errors import DomainError
@@ -42,7 +41,9 @@ class _Meter:
         self.progress.update(self.task, description=label, rate=rate)
 
 
-def _run(path: Path, **options: object) -> ImportReport:
+def _run(
+    path: Path, *, format: str | None, mapping: Path | None, dry_run: bool, prune: bool
+) -> ImportReport:
     engine = make_engine(get_settings().database_url)
     try:
         with (
@@ -61,7 +62,10 @@ def _run(path: Path, **options: object) -> ImportReport:
                 actor=SYSTEM,
                 path=path,
                 progress=_Meter(progress),
-                **options,  # type: ignore[arg-type]
+                format=format,
+                mapping=mapping,
+                dry_run=dry_run,
+                prune=prune,
             )
     finally:
         engine.dispose()
@@ -140,10 +144,9 @@ def import_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
     """Import CRM data: validate every row, then write all of it or nothing."""
-    options: dict[str, object] = {"format": format, "mapping": mapping}
     try:
         if prune and not dry_run and not yes:
-            preview = _run(path, dry_run=True, prune=True, **options)
+            preview = _run(path, format=format, mapping=mapping, dry_run=True, prune=True)
             if not preview.ok:
                 print_report(preview)
                 raise typer.Exit(1)
@@ -156,9 +159,9 @@ def import_command(
                         console.print(f"  {target}: {counts.pruned:,} ({shown})")
                 if not typer.confirm("Delete them?"):
                     raise typer.Exit(1)
-        report = _run(path, dry_run=dry_run, prune=prune, **options)
-    except (DomainError, MappingError) as error:
-        errors.print(f"[bold red]error:[/] {getattr(error, 'message', str(error))}")
+        report = _run(path, format=format, mapping=mapping, dry_run=dry_run, prune=prune)
+    except DomainError as error:
+        errors.print(f"[bold red]error:[/] {error.message}")
         raise typer.Exit(1) from None
     if as_json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))

@@ -8,10 +8,9 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from touchline.crm import service, uploads
-from touchline.crm.importing.mapping import FORMATS, MappingError
-from touchline.crm.importing.report import ImportReport
+from touchline.crm.importing.mapping import FORMATS
 from touchline.deps import AdminOnly, Db
-from touchline.errors import DomainError, InvalidInput
+from touchline.errors import DomainError
 from touchline.web.templating import render
 
 router = APIRouter()
@@ -29,26 +28,6 @@ def imports(request: Request, db: Db, actor: AdminOnly) -> Response:
     return _page(request, db, actor)
 
 
-def _run(
-    db: Db, actor: AdminOnly, token: str, *, dry_run: bool, prune: bool, fmt: str
-) -> ImportReport:
-    assert actor.user is not None
-    path, mapping = uploads.locate(token, owner=actor.user.id)
-    try:
-        return service.run_import(
-            db,
-            actor=actor,
-            path=path,
-            format=fmt or None,
-            mapping=mapping,
-            dry_run=dry_run,
-            prune=prune,
-            source_label=path.name if path.suffix else "upload",
-        )
-    except MappingError as error:
-        raise InvalidInput(str(error), field="mapping") from None
-
-
 @router.post("/admin/imports")
 def upload(
     request: Request,
@@ -63,7 +42,9 @@ def upload(
     assert actor.user is not None
     try:
         token = uploads.save(files, mapping, owner=actor.user.id)
-        report = _run(db, actor, token, dry_run=True, prune=prune, fmt=format)
+        report = service.import_upload(
+            db, actor=actor, token=token, format=format, dry_run=True, prune=prune
+        )
     except DomainError as error:
         return _page(request, db, actor, status_code=error.status_code, form_error=error.message)
     if not report.ok:
@@ -91,7 +72,9 @@ def confirm(
 ) -> Response:
     """Import the upload that was shown in a dry run."""
     try:
-        report = _run(db, actor, token, dry_run=False, prune=prune, fmt=format)
+        report = service.import_upload(
+            db, actor=actor, token=token, format=format, dry_run=False, prune=prune
+        )
     except DomainError as error:
         return _page(request, db, actor, status_code=error.status_code, form_error=error.message)
     uploads.discard(token)

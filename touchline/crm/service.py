@@ -22,32 +22,34 @@ from touchline.audit import service as audit
 from touchline.auth.models import Role
 from touchline.auth.policy import Actor
 from touchline.config import get_settings
-from touchline.crm.importing.mapping import FORMATS, Mapping, builtin_format, load_mapping
+from touchline.crm.importing.mapping import (
+    FORMATS,
+    Mapping,
+    MappingError,
+    builtin_format,
+    load_mapping,
+)
 from touchline.crm.importing.report import ImportReport, Problem
 from touchline.crm.importing.schema import TARGETS_BY_NAME
-from touchline.crm.importing.stage import stage_folder
+from touchline.crm.importing.stage import Staged, stage_folder
 from touchline.crm.importing.write import Writer
 from touchline.crm.models import ImportRun
 from touchline.db import utcnow
 from touchline.errors import InvalidInput
 
 Progress = Callable[[str, int], None]
-# Files whose presence tells the format of a folder, most specific first.
-SIGNATURES = {
-    "salesforce": ("Opportunity.csv",),
-    "hubspot": ("deals.csv", "Record ID"),
-    "interchange": (
-        "teams.csv",
-        "sellers.csv",
-        "deals.csv",
-        "activities.csv",
-        "accounts.csv",
-        "territories.csv",
-        "ratings.csv",
-        "customer_surveys.csv",
-        "pulse.csv",
-    ),
-}
+INTERCHANGE_FILES = (
+    "teams.csv",
+    "territories.csv",
+    "sellers.csv",
+    "accounts.csv",
+    "deals.csv",
+    "deal_stages.csv",
+    "activities.csv",
+    "ratings.csv",
+    "customer_surveys.csv",
+    "pulse.csv",
+)
 
 
 def detect_format(folder: Path) -> str:
@@ -60,7 +62,7 @@ def detect_format(folder: Path) -> str:
             head = source.readline()
         if b"Record ID" in head:
             return "hubspot"
-    if any((folder / name).is_file() for name in SIGNATURES["interchange"]):
+    if any((folder / name).is_file() for name in INTERCHANGE_FILES):
         return "interchange"
     raise InvalidInput(
         f"{folder}: no known files found; give --format ({', '.join(FORMATS)}) or --mapping FILE",
@@ -144,7 +146,10 @@ def run_import(
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="touchline-upload-") as scratch:
         folder = _unpack(path, Path(scratch))
-        chosen = resolve_mapping(folder, format=format, mapping=mapping)
+        try:
+            chosen = resolve_mapping(folder, format=format, mapping=mapping)
+        except MappingError as error:
+            raise InvalidInput(str(error), field="mapping") from None
         report = ImportReport(
             source=source_label or str(path),
             format=chosen.name,
@@ -171,7 +176,7 @@ def run_import(
                 report.counts = list(staged.counts.values())
                 report.duration_s = time.perf_counter() - started
                 return report
-            _write(session, staged, report, actor=actor, progress=progress)
+            _write(session, staged, report, progress=progress)
         finally:
             staged.close()
     report.duration_s = time.perf_counter() - started
@@ -180,7 +185,9 @@ def run_import(
     return report
 
 
-def _write(session: Session, staged, report: ImportReport, *, actor: Actor, progress) -> None:  # type: ignore[no-untyped-def]
+def _write(
+    session: Session, staged: Staged, report: ImportReport, *, progress: Progress | None
+) -> None:
     savepoint = session.begin_nested()
     connection = session.connection()
     writer = Writer(connection, staged, progress=progress)
@@ -229,6 +236,33 @@ def _record(session: Session, actor: Actor, report: ImportReport) -> int:
         after={"source": run.source, "format": run.format, "pruned": run.pruned},
     )
     return run.id
+
+
+def import_upload(
+    session: Session,
+    *,
+    actor: Actor,
+    token: str,
+    format: str | None = None,
+    dry_run: bool = False,
+    prune: bool = False,
+    source_label: str | None = None,
+) -> ImportReport:
+    """Import the files uploaded under ``token`` (see uploads.py) and return the report."""
+    from touchline.crm import uploads
+
+    assert actor.user is not None
+    path, mapping = uploads.locate(token, owner=actor.user.id)
+    return run_import(
+        session,
+        actor=actor,
+        path=path,
+        format=format or None,
+        mapping=mapping,
+        dry_run=dry_run,
+        prune=prune,
+        source_label=source_label or (path.name if path.suffix else "upload"),
+    )
 
 
 def history(session: Session, *, actor: Actor, limit: int = 100) -> list[ImportRun]:
