@@ -124,6 +124,9 @@ class Writer:
         self.problems: list[Problem] = []
         self.seconds: dict[str, float] = {}
         self._ids_loaded: set[str] = set()
+        # Targets that went through a temporary table (the others were loaded straight
+        # into empty tables, so nothing can have vanished from them).
+        self._staged_in_database: list[Target] = []
 
     # --- moving rows across ------------------------------------------------------
 
@@ -142,23 +145,13 @@ class Writer:
             self._ids_loaded.add(target_name)
         return table
 
-    def _stage_table(self, target: Target, columns: list[Column]) -> str:
-        """Move the target's rows into a temporary table of the database; return its name.
+    def _transfer_query(self, target: Target, columns: list[Column], *, with_file: bool) -> str:
+        """Return the DuckDB query giving the rows to write, references as internal ids.
 
-        References to rows already stored are turned into internal ids on the way, in
-        DuckDB, so the database only has to insert.
+        References to rows already stored are resolved here, in DuckDB, so the database
+        only has to insert.
         """
-        table = f"tl_stage_{target.name}"
-        definitions = ", ".join(
-            f"{quote(c.name)} {'BIGINT' if c.ref and not _deferred(target, c) else c.sql_type}"
-            for c in columns
-        )
-        suffix = " ON COMMIT DROP" if self.dialect == "postgresql" else ""
-        self.connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
-        self.connection.execute(
-            text(f"CREATE TEMPORARY TABLE {table} (src_file TEXT, {definitions}){suffix}")
-        )
-        selects = ["s.__file"]
+        selects = ["s.__file"] if with_file else []
         joins = []
         for index, column in enumerate(columns):
             if column.ref is not None and not _deferred(target, column):
@@ -170,21 +163,46 @@ class Writer:
                 selects.append(f"{alias}.id")
             else:
                 selects.append(column.staged)
-        query = f"SELECT {', '.join(selects)} FROM s_{target.name} s {' '.join(joins)}"
-        if self.dialect == "postgresql":
-            self._copy_postgres(table, query, target)
-        else:
-            self._insert_batches(table, query, len(columns) + 1, target)
+        return f"SELECT {', '.join(selects)} FROM s_{target.name} s {' '.join(joins)}"
+
+    def _stage_table(self, target: Target, columns: list[Column]) -> str:
+        """Move the target's rows into a temporary table of the database; return its name."""
+        table = f"tl_stage_{target.name}"
+        definitions = ", ".join(
+            f"{quote(c.name)} {'BIGINT' if c.ref and not _deferred(target, c) else c.sql_type}"
+            for c in columns
+        )
+        suffix = " ON COMMIT DROP" if self.dialect == "postgresql" else ""
+        self.connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        self.connection.execute(
+            text(f"CREATE TEMPORARY TABLE {table} (src_file TEXT, {definitions}){suffix}")
+        )
+        names = ["src_file", *(c.name for c in columns)]
+        self._send(table, names, self._transfer_query(target, columns, with_file=True), target)
         return table
 
-    def _copy_postgres(self, table: str, query: str, target: Target) -> None:
+    def _load_direct(self, target: Target, columns: list[Column]) -> None:
+        """Write the rows straight into an empty table: nothing to compare, nothing to merge."""
+        names = [c.name for c in columns]
+        self._send(
+            target.table, names, self._transfer_query(target, columns, with_file=False), target
+        )
+
+    def _send(self, table: str, names: list[str], query: str, target: Target) -> None:
+        if self.dialect == "postgresql":
+            self._copy_postgres(table, names, query, target)
+        else:
+            self._insert_batches(table, names, query, target)
+
+    def _copy_postgres(self, table: str, names: list[str], query: str, target: Target) -> None:
         assert self.staged.workdir is not None
         path = Path(self.staged.workdir.name) / f"{target.name}.csv"
         self.duck.execute(f"COPY ({query}) TO {literal(str(path))} (FORMAT csv, HEADER false)")
         raw = self.connection.connection.driver_connection
         assert raw is not None
         written = 0
-        copy_sql = f"COPY {table} FROM STDIN (FORMAT csv)"
+        columns = ", ".join(quote(name) for name in names)
+        copy_sql = f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)"
         with raw.cursor() as cursor, cursor.copy(copy_sql) as copy, path.open("rb") as source:
             while chunk := source.read(1 << 20):
                 copy.write(chunk)
@@ -192,15 +210,17 @@ class Writer:
                 self.progress(f"writing {target.name}", written)
         path.unlink()
 
-    def _insert_batches(self, table: str, query: str, width: int, target: Target) -> None:
-        placeholders = ", ".join("?" for _ in range(width))
+    def _insert_batches(self, table: str, names: list[str], query: str, target: Target) -> None:
+        columns = ", ".join(quote(name) for name in names)
+        placeholders = ", ".join("?" for _ in names)
+        statement = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"
         raw = self.connection.connection.driver_connection
         assert raw is not None
         cursor = raw.cursor()
         result = self.duck.execute(query)
         written = 0
         while rows := result.fetchmany(BATCH):
-            cursor.executemany(f"INSERT INTO {table} VALUES ({placeholders})", rows)
+            cursor.executemany(statement, rows)
             written += len(rows)
             self.progress(f"writing {target.name}", written)
         cursor.close()
@@ -306,27 +326,38 @@ class Writer:
         for target in self.staged.targets:
             started = time.perf_counter()
             columns = _columns(target, self.dialect)
-            stage = self._stage_table(target, columns)
-            if self._is_empty(target):
+            empty = self._is_empty(target)
+            rows = sum(entry.rows for (_f, name), entry in counts.items() if name == target.name)
+            if empty:
                 # Nothing stored yet: every row is new, no comparison needed.
-                found = {
-                    file: (entry.rows, entry.rows, 0)
-                    for (file, name), entry in counts.items()
-                    if name == target.name
-                }
+                for (_file, name), entry in counts.items():
+                    if name == target.name:
+                        entry.inserted, entry.updated, entry.unchanged = entry.rows, 0, 0
+            # PostgreSQL copies straight into an empty table; SQLite is faster through its
+            # temporary table and one INSERT ... SELECT (measured, docs/importing.md).
+            direct = self.dialect == "postgresql" and empty
+            if direct and not any(_deferred(target, column) for column in columns):
+                with self._bulk(target, rows):
+                    self._load_direct(target, columns)
             else:
-                found = self._count(target, columns, stage)
-            for file, (total, inserted, updated) in found.items():
-                entry = counts.setdefault((file, target.name), FileCounts(file, target.name))
-                entry.inserted = inserted
-                entry.updated = updated
-                entry.unchanged = total - inserted - updated
-            self.progress(f"saving {target.name}", 0)
-            with self._bulk(target, sum(entry[0] for entry in found.values())):
-                self._upsert(target, columns, stage)
+                stage = self._stage_table(target, columns)
+                self._staged_in_database.append(target)
+                if not empty:
+                    for file, (total, inserted, updated) in self._count(
+                        target, columns, stage
+                    ).items():
+                        entry = counts.setdefault(
+                            (file, target.name), FileCounts(file, target.name)
+                        )
+                        entry.inserted = inserted
+                        entry.updated = updated
+                        entry.unchanged = total - inserted - updated
+                self.progress(f"saving {target.name}", 0)
+                with self._bulk(target, rows):
+                    self._upsert(target, columns, stage)
             self.seconds[target.name] = time.perf_counter() - started
             self._ids_loaded.discard(target.name)
-        for target in self.staged.targets:
+        for target in self._staged_in_database:
             columns = _columns(target, self.dialect)
             self._set_deferred(target, columns, f"tl_stage_{target.name}")
         if any(t.name in ("units", "sellers") for t in self.staged.targets):
@@ -398,7 +429,7 @@ class Writer:
     def prune_candidates(self, limit: int = 20) -> dict[str, tuple[int, list[str]]]:
         """Return, per target, how many stored rows the import lacks and the first ids."""
         found: dict[str, tuple[int, list[str]]] = {}
-        for target in self.staged.targets:
+        for target in self._staged_in_database:
             if target.key != ("external_id",):
                 continue
             stage = f"tl_stage_{target.name}"
@@ -417,7 +448,7 @@ class Writer:
     def prune(self, counts: list[FileCounts]) -> None:
         """Delete stored rows the import lacks, children first; problems when others need them."""
         by_target = {c.target: c for c in counts}
-        for target in reversed(self.staged.targets):
+        for target in reversed(self._staged_in_database):
             if target.key != ("external_id",):
                 continue
             stage = f"tl_stage_{target.name}"
