@@ -49,7 +49,8 @@ def test_every_visible_string_is_translated(language):
         texts = (
             entry.string if entry and isinstance(entry.string, tuple) else (entry and entry.string,)
         )
-        if entry is None or entry.fuzzy or not all(texts):
+        forms = catalog.num_plurals if isinstance(message_id, tuple) else 1
+        if entry is None or entry.fuzzy or len(texts) != forms or not all(texts):
             missing.append(key)
     assert not missing, f"{language}: {len(missing)} untranslated: {missing}"
 
@@ -79,6 +80,7 @@ def test_gettext_follows_the_language_of_the_context():
     with i18n.language("it"):
         assert i18n.gettext("Sign out") == "Esci"
     assert i18n.current_language() == "en"
+    assert i18n.gettext("Sign in") == "Sign in"
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from touchline.i18n import gettext as _
+
 
 def find_cycle(parent_of: Mapping[str, str | None]) -> list[str] | None:
     """Return one cycle in the links ``child -> parent`` as a list of ids, or None.
@@ -33,8 +35,6 @@ def find_cycle(parent_of: Mapping[str, str | None]) -> list[str] | None:
 
 def describe_cycle(cycle: list[str], *, what: str) -> str:
     """Return a sentence naming the cycle, e.g. ``unit tree: A -> B -> A``."""
-    from touchline.i18n import gettext as _
-
     path = " -> ".join(cycle)
     if what == "unit tree":
         return _("The unit tree would form a cycle: %(path)s.", path=path)
