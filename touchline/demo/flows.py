@@ -50,10 +50,10 @@ def is_demo(session: Session) -> bool:
 
 def demo_logins(session: Session) -> list[DemoLogin]:
     """Return the logins the demo printed when it built the company."""
-    stored = json.loads(get_value(session, DEMO_MARKER) or "[]")
-    return [
-        DemoLogin(Role(row["role"]), row["email"], row["password"], row["who"]) for row in stored
-    ]
+    stored = json.loads(get_value(session, DEMO_MARKER) or "{}")
+    # The marker is the build's description; its "logins" are the rows printed then.
+    rows = stored.get("logins", []) if isinstance(stored, dict) else stored
+    return [DemoLogin(Role(row["role"]), row["email"], row["password"], row["who"]) for row in rows]
 
 
 def wipe(engine: Engine) -> None:

@@ -369,6 +369,7 @@ def write_interchange(
     table(
         "activities",
         {
+            "n": np.arange(count + deals),
             "seller": np.concatenate([seller, deal_seller]),
             "kind": np.concatenate([kinds, np.full(deals, "call", dtype=object)]),
             "minutes": np.concatenate(
@@ -387,13 +388,13 @@ def write_interchange(
         f"TIMESTAMP '{first} 00:00:00' + to_minutes(a.minutes) AS local_time, "
         f"timezone(f.zone, TIMESTAMP '{first} 00:00:00' + to_minutes(a.minutes)) "
         "AT TIME ZONE 'UTC' AS utc_time FROM activities a JOIN field f ON f.i = a.seller) "
-        "SELECT 'A' || lpad(row_number() OVER (ORDER BY minutes, seller, deal)::VARCHAR, 9, '0') "
+        "SELECT 'A' || lpad(row_number() OVER (ORDER BY minutes, seller, n)::VARCHAR, 9, '0') "
         "AS activity_id, seller_id, kind AS type, "
         "strftime(local_time, '%Y-%m-%dT%H:%M:%S') || "
         "printf('%+03d:00', date_diff('hour', utc_time, local_time)) AS occurred_at, "
         "'AC' || lpad((account + 1)::VARCHAR, 7, '0') AS account_id, "
         "CASE WHEN deal >= 0 THEN 'D' || lpad((deal + 1)::VARCHAR, 8, '0') END AS deal_id, "
-        "duration AS duration_min, outcome FROM x ORDER BY minutes, seller, deal",
+        "duration AS duration_min, outcome FROM x ORDER BY minutes, seller, n",
     )
 
     # --- ratings -------------------------------------------------------------------
@@ -425,6 +426,7 @@ def write_interchange(
                     rating_rows["role"].extend([role] * n)
                     rating_rows["period"].extend([period] * n)
                     rating_rows["score"].extend(score.tolist())
+    rating_rows["n"] = list(range(len(rating_rows["seller"])))
     table(
         "ratings",
         {
@@ -434,11 +436,12 @@ def write_interchange(
     )
     write(
         "ratings.csv",
-        "SELECT 'R' || lpad(row_number() OVER ()::VARCHAR, 8, '0') AS rating_id, r.kpi, "
+        "SELECT 'R' || lpad(row_number() OVER (ORDER BY r.n)::VARCHAR, 8, '0') AS rating_id, "
+        "r.kpi, "
         "f.seller_id, r.role AS rater_role, r.period, printf('%.1f', r.score) AS score, "
         "CASE r.role WHEN 'manager' THEN m.manager_id WHEN 'self' THEN f.seller_id END "
         "AS rater_id, NULL AS comment FROM ratings r JOIN field f ON f.i = r.seller "
-        "JOIN sellers m ON m.seller_id = f.seller_id",
+        "JOIN sellers m ON m.seller_id = f.seller_id ORDER BY r.n",
     )
 
     # --- customer surveys ----------------------------------------------------------
@@ -457,6 +460,7 @@ def write_interchange(
     table(
         "surveys",
         {
+            "n": np.arange(len(score)),
             "seller": survey_seller,
             "day": np.clip(survey_quarter * 91 + rng.integers(5, 85, len(score)), 0, 729),
             "account": survey_seller * accounts_per_seller + rng.integers(0, 24, len(score)),
@@ -467,11 +471,12 @@ def write_interchange(
     )
     write(
         "customer_surveys.csv",
-        "SELECT 'CS' || lpad(row_number() OVER ()::VARCHAR, 7, '0') AS response_id, "
+        "SELECT 'CS' || lpad(row_number() OVER (ORDER BY v.n)::VARCHAR, 7, '0') AS response_id, "
         "'AC' || lpad((v.account + 1)::VARCHAR, 7, '0') AS account_id, f.seller_id, "
         f"v.status AS customer_status, strftime(DATE '{first}' + v.day::INTEGER, '%Y-%m-%d') "
         "AS answered_date, v.score, CASE WHEN v.predicted >= 0 THEN v.predicted END "
-        "AS seller_predicted_score, NULL AS comment FROM surveys v JOIN field f ON f.i = v.seller",
+        "AS seller_predicted_score, NULL AS comment FROM surveys v "
+        "JOIN field f ON f.i = v.seller ORDER BY v.n",
     )
 
     # --- weekly pulse ----------------------------------------------------------------
@@ -488,6 +493,7 @@ def write_interchange(
     table(
         "pulse",
         {
+            "n": np.arange(int(answered.sum())),
             "seller": pulse_seller[answered],
             "week": week_labels[pulse_week[answered]],
             "motivation": np.clip(np.round(energy + rng.normal(0.1, 0.4, n * weeks)), 1, 5)[
@@ -502,7 +508,7 @@ def write_interchange(
     write(
         "pulse.csv",
         "SELECT f.seller_id, p.week, p.motivation, p.energy, p.pride, NULL AS comment "
-        "FROM pulse p JOIN field f ON f.i = p.seller",
+        "FROM pulse p JOIN field f ON f.i = p.seller ORDER BY p.n",
     )
     db.close()
     return result
