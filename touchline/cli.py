@@ -7,12 +7,13 @@ import sqlite3
 import sys
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
+from sqlalchemy import select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,12 @@ from touchline.db import is_sqlite, make_engine, make_sessionmaker, transaction
 from touchline.errors import DomainError
 from touchline.logs import log_config
 from touchline.migrations import current_revision, head_revision, upgrade
+from touchline.org.models import Seller
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from touchline.demo.flows import DemoLogin
 
 app = typer.Typer(
     help="Touchline: sales performance management. Judge how results are reached.",
@@ -255,11 +262,39 @@ def user_list() -> None:
     """List the users, their roles and linked sellers."""
     with _session() as session:
         rows = users.list_users(session, actor=SYSTEM)
-        table = Table("e-mail", "name", "role", "seller", "active")
+        # The seller's external id, the one `user add --seller` takes, not the row id.
+        external_ids = dict(session.execute(select(Seller.id, Seller.external_id)).all())
+        # E-mails are logins: kept on one line; the other columns fold, never cut short.
+        table = Table(
+            Column("e-mail", no_wrap=True),
+            *(Column(heading, overflow="fold") for heading in ("name", "role", "seller", "active")),
+        )
         for user in rows:
-            table.add_row(
-                user.email, user.name, user.role, str(user.seller_id or "–"), str(user.active)
-            )
+            seller = external_ids.get(user.seller_id, "–") if user.seller_id else "–"
+            table.add_row(user.email, user.name, user.role, seller, str(user.active))
+    console.print(table)
+
+
+def _print_logins(logins: Sequence[DemoLogin]) -> None:
+    """Print the demo logins so that every e-mail and password can be copied whole.
+
+    A table when the terminal is wide enough to keep them on one line each; in a
+    narrower one, one plain line per login that the terminal itself wraps.
+    """
+    headings = ("role", "e-mail", "password", "who")
+    rows = [(login.role.value, login.email, login.password, login.who) for login in logins]
+    widest = [max(len(row[column]) for row in [headings, *rows]) for column in range(3)]
+    # Three columns at their widest, "who" at eight, and the table's 13 border cells.
+    if console.width < sum(widest) + 8 + 13:
+        console.print("Demo logins (role, e-mail, password, who):", highlight=False)
+        for row in rows:
+            console.print("  ".join(row), highlight=False, soft_wrap=True)
+        return
+    table = Table(title="Demo logins")
+    for heading in headings:
+        table.add_column(heading, no_wrap=heading in ("e-mail", "password"), overflow="fold")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 
@@ -318,12 +353,7 @@ def demo(
         else:
             console.print("The demo company is already in the database (--reset rebuilds it).")
             logins = flows.demo_logins(session)
-    table = Table(title="Demo logins")
-    for heading in ("role", "e-mail", "password", "who"):
-        table.add_column(heading, overflow="fold")
-    for login in logins:
-        table.add_row(login.role.value, login.email, login.password, login.who)
-    console.print(table)
+    _print_logins(logins)
     console.print("Every seller and manager can sign in with their role's password, by the e-mail")
     console.print("on their seller page. docs/demo-company.md tells what the data holds.")
     engine.dispose()

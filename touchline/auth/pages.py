@@ -66,7 +66,12 @@ def login(
 
 @router.post("/logout")
 def logout(request: Request, _user: Public) -> Response:
-    request.scope["session"].clear()
+    session = request.scope["session"]
+    language = session.get("lang")
+    session.clear()
+    if language:
+        # Signing out ends the login, not the choice of language.
+        session["lang"] = language
     return RedirectResponse("/login", status_code=303)
 
 
