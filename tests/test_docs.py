@@ -59,3 +59,10 @@ def test_every_relative_link_leads_somewhere():
             if not (page.parent / target).exists():
                 broken.append(f"{page.name}: {target}")
     assert not broken
+
+
+def test_every_builtin_kpi_is_documented():
+    from touchline.kpis.builtin import BUILTIN_KPIS
+
+    text = (DOCS / "kpis.md").read_text()
+    assert not [code for code in BUILTIN_KPIS if f"`{code}`" not in text]

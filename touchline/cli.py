@@ -23,6 +23,7 @@ from touchline.config import get_settings
 from touchline.crm.cli import import_command
 from touchline.db import is_sqlite, make_engine, make_sessionmaker, transaction
 from touchline.errors import DomainError
+from touchline.kpis.cli import compute_command, report_command
 from touchline.logs import log_config
 from touchline.migrations import current_revision, head_revision, upgrade
 from touchline.org.models import Seller
@@ -41,6 +42,8 @@ db_app = typer.Typer(help="Migrate and back up the database.", no_args_is_help=T
 user_app = typer.Typer(help="Add users, set passwords, issue API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.command("import")(import_command)
+app.command("compute")(compute_command)
+app.command("report")(report_command)
 app.add_typer(user_app, name="user")
 console = Console()
 errors = Console(stderr=True)

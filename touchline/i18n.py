@@ -77,6 +77,11 @@ def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
 _ = gettext
 
 
+def _l(message: str) -> str:
+    """Return ``message`` unchanged: marks a string kept in data for translation on display."""
+    return message
+
+
 def raw_gettext(message: str) -> str:
     """Return ``message`` in the current language, unformatted (Jinja formats it itself)."""
     return translations(current_language()).gettext(message)

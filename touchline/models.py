@@ -14,6 +14,17 @@ from touchline.crm.models import (
 )
 from touchline.db import Base
 from touchline.instance import InstanceSetting
+from touchline.kpis.models import (
+    ComputedPeriod,
+    Kpi,
+    KpiValue,
+    KpiVersion,
+    ManualEntry,
+    Objective,
+    ScorecardAssignment,
+    ScorecardLine,
+    ScorecardTemplate,
+)
 from touchline.org.models import Seller, Territory, Unit
 
 __all__ = [
@@ -22,14 +33,23 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "ComputedPeriod",
     "CustomerSurveyResponse",
     "Deal",
     "DealStageChange",
     "ImportRun",
     "InstanceSetting",
+    "Kpi",
+    "KpiValue",
+    "KpiVersion",
     "LoginAttempt",
+    "ManualEntry",
+    "Objective",
     "PulseAnswer",
     "RatingRecord",
+    "ScorecardAssignment",
+    "ScorecardLine",
+    "ScorecardTemplate",
     "Seller",
     "Territory",
     "Unit",

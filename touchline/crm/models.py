@@ -85,9 +85,13 @@ class Deal(Base):
     __table_args__ = (
         CheckConstraint("status IN ('open', 'won', 'lost')", name="status"),
         CheckConstraint("status = 'open' OR close_date IS NOT NULL", name="closed_has_date"),
-        Index("ix_deals_seller_close", "seller_id", "close_date"),
-        Index("ix_deals_seller_created", "seller_id", "created_date"),
-        Index("ix_deals_account_close", "account_id", "close_date"),
+        # Covering indexes of the KPI workload: deals closed, deals created, first wins.
+        Index(
+            "ix_deals_close", "close_date", "status", "seller_id", "amount_cents", "created_date"
+        ),
+        Index("ix_deals_created", "created_date", "seller_id", "amount_cents"),
+        Index("ix_deals_account_won", "account_id", "status", "close_date", "external_id"),
+        Index("ix_deals_seller", "seller_id", "close_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -127,8 +131,10 @@ class Activity(Base):
 
     __tablename__ = "activities"
     __table_args__ = (
-        Index("ix_activities_seller_type_on", "seller_id", "type", "occurred_on"),
-        Index("ix_activities_deal_at", "deal_id", "occurred_at"),
+        # Covering indexes of the KPI workload: a period's activities, a deal's first touch.
+        Index("ix_activities_on", "occurred_on", "type", "seller_id", "outcome", "account_id"),
+        Index("ix_activities_deal", "deal_id", "occurred_on", "occurred_at"),
+        Index("ix_activities_seller_on", "seller_id", "occurred_on"),
         Index("ix_activities_account", "account_id"),
     )
 

@@ -13,9 +13,10 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path, PurePosixPath
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from touchline.audit import service as audit
@@ -33,9 +34,10 @@ from touchline.crm.importing.report import ImportReport, Problem
 from touchline.crm.importing.schema import TARGETS_BY_NAME
 from touchline.crm.importing.stage import Staged, stage_folder
 from touchline.crm.importing.write import Writer
-from touchline.crm.models import ImportRun
+from touchline.crm.models import Activity, Deal, ImportRun
 from touchline.db import utcnow
 from touchline.errors import InvalidInput
+from touchline.org.periods import parse_period
 
 Progress = Callable[[str, int], None]
 INTERCHANGE_FILES = (
@@ -177,11 +179,15 @@ def run_import(
                 report.duration_s = time.perf_counter() - started
                 return report
             _write(session, staged, report, progress=progress)
+            if report.ok and not dry_run:
+                _changed_span(session, staged, report)
         finally:
             staged.close()
     report.duration_s = time.perf_counter() - started
     if report.ok and not dry_run:
         report.run_id = _record(session, actor, report)
+        for hook in AFTER_IMPORT:
+            hook(session, report, progress)
     return report
 
 
@@ -208,6 +214,74 @@ def _write(
         savepoint.rollback()
     else:
         savepoint.commit()
+
+
+# Called after every import that wrote data, in its transaction (the KPI engine
+# registers its refresh here, keeping this domain free of the ones above it).
+# Above this many touched deals, their earliest created date is taken over all deals.
+TOUCHED_DEALS_LISTED = 5000
+
+AFTER_IMPORT: list[Callable[[Session, ImportReport, Progress | None], None]] = []
+
+
+def _staged_dates(staged: Staged, target: str, sql: str) -> list[date]:
+    if target not in {t.name for t in staged.targets}:
+        return []
+    row = staged.connection.execute(sql.replace("{table}", f"s_{target}")).fetchone()
+    return [day for day in (row or ()) if isinstance(day, date)]
+
+
+def _changed_span(session: Session, staged: Staged, report: ImportReport) -> None:
+    """Record in ``report`` the days whose KPI figures the imported rows can change.
+
+    A changed deal can change every later period (who won an account first, which
+    meetings were with new customers), so deals reach to the last day with data. An
+    activity changes its own day and the first touch of its deal, counted in the period
+    the deal was created in. Ratings and pulses change the periods they name. A change
+    to the organisation (units, sellers) changes every period.
+    """
+    changed = [c for c in report.counts if c.inserted or c.updated or c.pruned]
+    names = {c.target for c in changed}
+    if names & {"units", "sellers"}:
+        report.changes_everything = True
+        return
+    days: list[date] = []
+    if "deals" in names:
+        days += _staged_dates(
+            staged, "deals", "SELECT min(created_date), min(close_date) FROM {table}"
+        )
+        last = session.scalar(select(func.max(Activity.occurred_on)))
+        last_deal = session.scalar(select(func.max(Deal.close_date)))
+        days += [day for day in (last, last_deal) if day is not None]
+    if "activities" in names:
+        days += _staged_dates(
+            staged,
+            "activities",
+            'SELECT min("occurred_at__local_date"), max("occurred_at__local_date") FROM {table}',
+        )
+        deal_ids = [
+            row[0]
+            for row in staged.connection.execute(
+                "SELECT DISTINCT deal FROM s_activities WHERE deal IS NOT NULL"
+            ).fetchall()
+        ]
+        if deal_ids:
+            created = select(func.min(Deal.created_date))
+            if len(deal_ids) <= TOUCHED_DEALS_LISTED:
+                created = created.where(Deal.external_id.in_(deal_ids))
+            first = session.scalar(created)
+            if first is not None:
+                days.append(first)
+    fiscal_start = get_settings().fiscal_year_start_month
+    for target, column in (("ratings", "period"), ("pulse", "week")):
+        if target in names:
+            for (label,) in staged.connection.execute(
+                f"SELECT DISTINCT {column} FROM s_{target}"  # noqa: S608 (fixed names)
+            ).fetchall():
+                period = parse_period(str(label), fiscal_start_month=fiscal_start)
+                days += [period.start, period.end]
+    if days:
+        report.changed_from, report.changed_to = min(days), max(days)
 
 
 def _record(session: Session, actor: Actor, report: ImportReport) -> int:

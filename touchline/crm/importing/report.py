@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 FULL_PROBLEMS = 100
@@ -77,6 +78,11 @@ class ImportReport:
     # Seconds per target: reading and validating, and writing.
     read_seconds: dict[str, float] = field(default_factory=dict)
     write_seconds: dict[str, float] = field(default_factory=dict)
+    # The days whose figures the written rows can change (see ``changed_span``); None
+    # when nothing dated was imported. ``changes_everything`` when the organisation changed.
+    changed_from: date | None = None
+    changed_to: date | None = None
+    changes_everything: bool = False
 
     @property
     def ok(self) -> bool:

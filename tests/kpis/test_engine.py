@@ -1,0 +1,67 @@
+"""The engine's built-in metrics against the independent oracle, on the demo company."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from tests.kpis.reference import KPI_CODES, reference_kpis
+from touchline.auth.policy import SYSTEM
+from touchline.crm.service import run_import
+from touchline.demo.generator import write_interchange
+from touchline.kpis.engine import compute
+from touchline.org.models import Seller, Unit
+
+PERIODS = [
+    (date(2026, 4, 1), date(2026, 6, 30)),  # a quarter
+    (date(2025, 2, 1), date(2025, 2, 28)),  # a month
+    (date(2025, 1, 1), date(2025, 12, 31)),  # a year
+    (date(2020, 1, 1), date(2020, 3, 31)),  # before any data
+]
+
+
+@pytest.fixture(scope="module")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("demo-small")
+    write_interchange(folder, size="small", seed=11)
+    return folder
+
+
+def _close(expected: Decimal | int | float | None, actual: float) -> bool:
+    if expected is None:
+        return math.isnan(actual)
+    if isinstance(expected, Decimal):
+        return Decimal(f"{actual:.2f}") == expected
+    return math.isclose(float(expected), actual, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_every_reference_kpi_matches_the_oracle_for_every_subject(db, demo_folder):
+    report = run_import(db, actor=SYSTEM, path=demo_folder)
+    assert report.ok
+    db.flush()
+    sellers = dict(db.execute(select(Seller.id, Seller.external_id)).all())
+    units = dict(db.execute(select(Unit.id, Unit.external_id)).all())
+    for start, end in PERIODS:
+        expected = reference_kpis(demo_folder, start, end, timezone="UTC")
+        organisation, values = compute(db.connection(), start, end, zone=ZoneInfo("UTC"))
+        keys = (
+            [("seller", sellers[int(i)]) for i in organisation.seller_ids]
+            + [("unit", units[int(i)]) for i in organisation.unit_ids]
+            + [("company", "")]
+        )
+        assert set(keys) == set(expected)
+        wrong = [
+            (key, code, expected[key][code], float(values[code][position]))
+            for position, key in enumerate(keys)
+            for code in KPI_CODES
+            if not _close(expected[key][code], float(values[code][position]))
+        ]
+        assert not wrong, f"{start}..{end}: {len(wrong)} wrong, e.g. {wrong[:5]}"
+    assert np.nansum(values["revenue_won"]) == 0  # the last period holds nothing

@@ -1,0 +1,1 @@
+"""KPI catalogue, expressions, scorecards, computation and objectives."""

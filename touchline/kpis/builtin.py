@@ -1,0 +1,278 @@
+"""The KPIs every Touchline starts with: the reference workload, soft KPIs, Will and Foundation.
+
+Hard KPIs are the built-in metrics. Soft KPIs are rated on scales (ratings.csv and, later,
+rating rounds); Will KPIs come from the weekly pulse; Foundation KPIs are entered by hand
+per seller and period. Each ships with a default decision rule: the threshold and the
+action it calls for, so no built-in KPI is "only statistics" from the start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from touchline.i18n import _l
+from touchline.kpis.metrics import METRICS, Direction, Level, Unit
+from touchline.kpis.models import KpiKind, KpiSource, TimeAggregation
+
+
+@dataclass(frozen=True)
+class BuiltinKpi:
+    code: str
+    level: Level
+    kind: KpiKind
+    source: KpiSource
+    direction: Direction
+    unit: Unit
+    decimals: int
+    name: str
+    description: str
+    decision_threshold: float | None
+    decision_rule: str
+    time_aggregation: TimeAggregation = TimeAggregation.SUM
+
+
+# Decision rules of the hard KPIs: (threshold, rule). Thresholds are in the KPI's unit
+# (ratios 0..1); a rule applies when the value is on the wrong side of it.
+_HARD_RULES: dict[str, tuple[float | None, str]] = {
+    "revenue_won": (
+        None,
+        _l(
+            "Below 85 % of target at mid-period: go through the seller's late-stage deals "
+            "together and agree which to push and which to drop."
+        ),
+    ),
+    "deals_won": (
+        None,
+        _l("Behind pace two periods running: review qualification and deal strategy."),
+    ),
+    "win_rate": (
+        0.2,
+        _l(
+            "Below 20 %: review how the seller qualifies deals before proposing; consider "
+            "joint calls on the next two proposals."
+        ),
+    ),
+    "avg_deal_size": (
+        None,
+        _l("Falling three periods running: coach on value selling and cross-selling."),
+    ),
+    "new_customers": (
+        None,
+        _l("No new customer in a quarter: plan prospecting time into the seller's week."),
+    ),
+    "sales_cycle_days": (
+        90.0,
+        _l("Above 90 days: find where deals stall (see the funnel) and agree next steps."),
+    ),
+    "pipeline_created": (
+        None,
+        _l(
+            "Below 3 times the revenue target: reserve prospecting blocks and check the "
+            "seller's lead sources."
+        ),
+    ),
+    "meetings": (
+        None,
+        _l("Below target: check the calendar for admin time crowding out customer time."),
+    ),
+    "meetings_new_customers": (
+        None,
+        _l(
+            "Below target: agree a weekly number of meetings with new customers and follow "
+            "it up in coaching."
+        ),
+    ),
+    "calls": (None, _l("Far below target: check whether time goes to admin or to meetings.")),
+    "emails": (None, _l("Far below target: check follow-up after meetings.")),
+    "demos": (None, _l("Below target: practise the demo together and book one joint demo.")),
+    "social_touches": (None, _l("Below target: show what works in the seller's market.")),
+    "meeting_quality": (
+        0.5,
+        _l(
+            "Below 50 % of meetings with an agreed next step: prepare meetings together; "
+            "rehearse closing for a next step."
+        ),
+    ),
+    "speed_to_first_touch_h": (
+        24.0,
+        _l("Above 24 hours: agree a same-day routine for new deals."),
+    ),
+}
+
+SOFT_KPIS = (
+    BuiltinKpi(
+        "objection_handling",
+        Level.ACTIVITY,
+        KpiKind.SOFT,
+        KpiSource.RATING,
+        Direction.HIGHER,
+        Unit.SCORE,
+        1,
+        _l("Objection handling"),
+        _l("How the seller meets objections, rated on a behavioural scale."),
+        3.0,
+        _l("Below 3: role-play the five most common objections in the next coaching."),
+        TimeAggregation.MEAN,
+    ),
+    BuiltinKpi(
+        "needs_discovery",
+        Level.ACTIVITY,
+        KpiKind.SOFT,
+        KpiSource.RATING,
+        Direction.HIGHER,
+        Unit.SCORE,
+        1,
+        _l("Needs discovery"),
+        _l("How well the seller uncovers the customer's needs before proposing."),
+        3.0,
+        _l("Below 3: prepare discovery questions together and listen in on one meeting."),
+        TimeAggregation.MEAN,
+    ),
+    BuiltinKpi(
+        "first_impression",
+        Level.ACTIVITY,
+        KpiKind.SOFT,
+        KpiSource.RATING,
+        Direction.HIGHER,
+        Unit.SCORE,
+        1,
+        _l("First impression"),
+        _l("The impression the seller makes in the first minutes, as customers see it."),
+        3.0,
+        _l("Below 3: ask a mystery shopper visit and go through it together."),
+        TimeAggregation.MEAN,
+    ),
+    BuiltinKpi(
+        "collaboration",
+        Level.WILL,
+        KpiKind.SOFT,
+        KpiSource.RATING,
+        Direction.HIGHER,
+        Unit.SCORE,
+        1,
+        _l("Collaboration"),
+        _l("Sharing knowledge and helping colleagues win."),
+        3.0,
+        _l("Below 3: pair the seller with a colleague on one shared account."),
+        TimeAggregation.MEAN,
+    ),
+    BuiltinKpi(
+        "best_practice",
+        Level.ACTIVITY,
+        KpiKind.SOFT,
+        KpiSource.RATING,
+        Direction.HIGHER,
+        Unit.SCORE,
+        1,
+        _l("Best-practice adherence"),
+        _l("How closely the seller follows the team's agreed way of selling."),
+        3.0,
+        _l("Below 3: walk through the sales method and agree one practice to adopt."),
+        TimeAggregation.MEAN,
+    ),
+    BuiltinKpi(
+        "product_knowledge",
+        Level.FOUNDATION,
+        KpiKind.SOFT,
+        KpiSource.RATING,
+        Direction.HIGHER,
+        Unit.SCORE,
+        1,
+        _l("Product knowledge"),
+        _l("Knowledge of the products and their use at the customer."),
+        3.0,
+        _l("Below 3: book product training and a session with a product specialist."),
+        TimeAggregation.MEAN,
+    ),
+    BuiltinKpi(
+        "pulse_motivation",
+        Level.WILL,
+        KpiKind.SOFT,
+        KpiSource.RATING,
+        Direction.HIGHER,
+        Unit.SCORE,
+        1,
+        _l("Motivation"),
+        _l("The seller's own weekly pulse answer on motivation (1-5), averaged."),
+        3.0,
+        _l("Below 3: ask what drains motivation; make it the first agenda item."),
+        TimeAggregation.MEAN,
+    ),
+    BuiltinKpi(
+        "pulse_energy",
+        Level.WILL,
+        KpiKind.SOFT,
+        KpiSource.RATING,
+        Direction.HIGHER,
+        Unit.SCORE,
+        1,
+        _l("Energy"),
+        _l("The seller's own weekly pulse answer on energy (1-5), averaged."),
+        3.0,
+        _l("Below 3: check workload and activity demands before raising any target."),
+        TimeAggregation.MEAN,
+    ),
+    BuiltinKpi(
+        "pulse_pride",
+        Level.WILL,
+        KpiKind.SOFT,
+        KpiSource.RATING,
+        Direction.HIGHER,
+        Unit.SCORE,
+        1,
+        _l("Pride in the product"),
+        _l("The seller's own weekly pulse answer on pride in the product (1-5), averaged."),
+        3.0,
+        _l("Below 3: bring customer success stories and product news to the team."),
+        TimeAggregation.MEAN,
+    ),
+    BuiltinKpi(
+        "crm_training",
+        Level.FOUNDATION,
+        KpiKind.HARD,
+        KpiSource.MANUAL,
+        Direction.HIGHER,
+        Unit.RATIO,
+        0,
+        _l("CRM training completed"),
+        _l("Share of the CRM training modules the seller has completed, entered by hand."),
+        1.0,
+        _l("Not complete: book the missing modules before asking for CRM-based KPIs."),
+        TimeAggregation.LAST,
+    ),
+    BuiltinKpi(
+        "admin_time_share",
+        Level.FOUNDATION,
+        KpiKind.HARD,
+        KpiSource.MANUAL,
+        Direction.LOWER,
+        Unit.RATIO,
+        0,
+        _l("Admin time share"),
+        _l("Share of working time spent on internal administration, entered by hand."),
+        0.3,
+        _l("Above 30 %: remove one internal task or report from the seller's week."),
+        TimeAggregation.MEAN,
+    ),
+)
+
+PULSE_FIELD = {"pulse_motivation": "motivation", "pulse_energy": "energy", "pulse_pride": "pride"}
+
+HARD_KPIS = tuple(
+    BuiltinKpi(
+        metric.code,
+        metric.level,
+        KpiKind.HARD,
+        KpiSource.METRIC,
+        metric.direction,
+        metric.unit,
+        {Unit.MONEY: 0, Unit.RATIO: 0, Unit.HOURS: 1, Unit.DAYS: 0}.get(metric.unit, 0),
+        metric.name,
+        metric.description,
+        _HARD_RULES[metric.code][0],
+        _HARD_RULES[metric.code][1],
+    )
+    for metric in METRICS.values()
+)
+
+BUILTIN_KPIS: dict[str, BuiltinKpi] = {kpi.code: kpi for kpi in (*HARD_KPIS, *SOFT_KPIS)}

@@ -1,0 +1,416 @@
+"""Materialised KPI values: every KPI for every seller, unit and the company, per period.
+
+A period is computed as a whole (``compute_period``): the engine gathers the built-in
+metrics, expression KPIs are evaluated over them, soft KPIs take their rating and pulse
+aggregates, hand-entered KPIs their entries; then the period's stored values are replaced
+in the caller's transaction. ``refresh`` recomputes only the periods an import or an edit
+touched. Values are stored unrounded; rounding happens on display.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from touchline.config import get_settings
+from touchline.crm.importing.report import ImportReport
+from touchline.crm.models import Activity, Deal, PulseAnswer, RatingRecord
+from touchline.crm.service import AFTER_IMPORT
+from touchline.db import utcnow
+from touchline.kpis.builtin import PULSE_FIELD
+from touchline.kpis.catalogue import Versions, sync_builtin_kpis
+from touchline.kpis.engine import Organisation, compute, load_organisation
+from touchline.kpis.expressions import parse
+from touchline.kpis.metrics import METRICS
+from touchline.kpis.models import (
+    COMPANY_SUBJECT_ID,
+    ComputedPeriod,
+    Kpi,
+    KpiSource,
+    KpiValue,
+    ManualEntry,
+    SubjectKind,
+    TimeAggregation,
+)
+from touchline.org.periods import Period, PeriodError, PeriodKind, parse_period, periods_between
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PeriodResult:
+    period: str
+    values: int
+    seconds: float
+
+
+def _pooled_mean(
+    organisation: Organisation, sums: NDArray[np.float64], counts: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Return sums/counts per subject after rolling both up the tree (NaN where no count)."""
+    total_sums = np.concatenate((sums, organisation.membership @ sums, [sums.sum()]))
+    total_counts = np.concatenate((counts, organisation.membership @ counts, [counts.sum()]))
+    result = np.full(len(total_sums), np.nan)
+    has = total_counts > 0
+    result[has] = total_sums[has] / total_counts[has]
+    return result
+
+
+def _labels_within(labels: Iterable[str], period: Period) -> list[str]:
+    """Return the period labels among ``labels`` whose whole span lies inside ``period``."""
+    start_month = period.fiscal_start_month
+    inside = []
+    for label in labels:
+        try:
+            other = parse_period(label, fiscal_start_month=start_month)
+        except PeriodError:
+            continue
+        if period.start <= other.start and other.end <= period.end:
+            inside.append(label)
+    return inside
+
+
+def _rating_values(
+    connection: Connection, organisation: Organisation, period: Period, codes: list[str]
+) -> dict[str, NDArray[np.float64]]:
+    """Return each rated KPI per subject: the mean of the rater roles' means present.
+
+    Role weights are equal here; a unit pools its sellers' ratings per role first.
+    """
+    found: dict[str, NDArray[np.float64]] = {}
+    if not codes:
+        return found
+    labels = _labels_within(
+        connection.scalars(select(RatingRecord.period).distinct()).all(), period
+    )
+    rows = (
+        connection.execute(
+            select(
+                RatingRecord.kpi,
+                RatingRecord.rater_role,
+                RatingRecord.seller_id,
+                func.sum(RatingRecord.score),
+                func.count(),
+            )
+            .where(RatingRecord.period.in_(labels), RatingRecord.kpi.in_(codes))
+            .group_by(RatingRecord.kpi, RatingRecord.rater_role, RatingRecord.seller_id)
+        ).all()
+        if labels
+        else []
+    )
+    n = len(organisation.seller_ids)
+    by_code_role: dict[tuple[str, str], tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+    for code, role, seller_id, total, count in rows:
+        sums, counts = by_code_role.setdefault((code, role), (np.zeros(n), np.zeros(n)))
+        index = int(organisation.seller_index(np.array([seller_id]))[0])
+        sums[index] += float(total)
+        counts[index] += float(count)
+    for code in codes:
+        role_means = [
+            _pooled_mean(organisation, sums, counts)
+            for (rated, _role), (sums, counts) in by_code_role.items()
+            if rated == code
+        ]
+        if not role_means:
+            found[code] = np.full(organisation.n_subjects, np.nan)
+            continue
+        stacked = np.vstack(role_means)
+        present = ~np.isnan(stacked)
+        with np.errstate(invalid="ignore"):
+            found[code] = np.where(
+                present.any(axis=0),
+                np.nansum(stacked, axis=0) / np.maximum(present.sum(axis=0), 1),
+                np.nan,
+            )
+    return found
+
+
+def _pulse_values(
+    connection: Connection, organisation: Organisation, period: Period, codes: list[str]
+) -> dict[str, NDArray[np.float64]]:
+    """Return each pulse KPI per subject: the mean answer over weeks starting in the period."""
+    found: dict[str, NDArray[np.float64]] = {}
+    if not codes:
+        return found
+    weeks = [
+        label
+        for label in connection.scalars(select(PulseAnswer.week).distinct()).all()
+        if _week_starts_in(label, period)
+    ]
+    n = len(organisation.seller_ids)
+    columns = {code: getattr(PulseAnswer, PULSE_FIELD[code]) for code in codes}
+    rows = (
+        connection.execute(
+            select(
+                PulseAnswer.seller_id,
+                func.count(),
+                *[func.sum(column) for column in columns.values()],
+            )
+            .where(PulseAnswer.week.in_(weeks))
+            .group_by(PulseAnswer.seller_id)
+        ).all()
+        if weeks
+        else []
+    )
+    index = organisation.seller_index(np.array([row[0] for row in rows], dtype=np.int64))
+    counts = np.zeros(n)
+    counts[index] = [float(row[1]) for row in rows]
+    for position, code in enumerate(columns):
+        sums = np.zeros(n)
+        sums[index] = [float(row[2 + position]) for row in rows]
+        found[code] = _pooled_mean(organisation, sums, counts)
+    return found
+
+
+def _week_starts_in(label: str, period: Period) -> bool:
+    try:
+        week = parse_period(label, fiscal_start_month=period.fiscal_start_month)
+    except PeriodError:
+        return False
+    return week.kind is PeriodKind.WEEK and period.contains(week.start)
+
+
+def _manual_values(
+    connection: Connection, organisation: Organisation, period: Period, kpis: list[Kpi]
+) -> dict[str, NDArray[np.float64]]:
+    """Return each hand-entered KPI per subject.
+
+    A seller's value is the entry for the period itself or, failing that, the entries of
+    the shorter periods inside it combined by the KPI's time aggregation (sum, mean or the
+    latest). A unit's value is the mean over its sellers that have one.
+    """
+    found: dict[str, NDArray[np.float64]] = {}
+    n = len(organisation.seller_ids)
+    for kpi in kpis:
+        entries = connection.execute(
+            select(ManualEntry.seller_id, ManualEntry.period, ManualEntry.value).where(
+                ManualEntry.kpi_id == kpi.id
+            )
+        ).all()
+        inside = set(_labels_within({row.period for row in entries}, period))
+        per_seller: dict[int, list[tuple[date, float]]] = {}
+        exact: dict[int, float] = {}
+        for row in entries:
+            if row.period not in inside:
+                continue
+            if row.period == period.label:
+                exact[row.seller_id] = row.value
+            else:
+                starts = parse_period(row.period, fiscal_start_month=period.fiscal_start_month)
+                per_seller.setdefault(row.seller_id, []).append((starts.start, row.value))
+        values = np.full(n, np.nan)
+        for seller_id in set(per_seller) | set(exact):
+            if seller_id in exact:
+                value = exact[seller_id]
+            else:
+                series = sorted(per_seller[seller_id])
+                numbers = [number for _start, number in series]
+                if kpi.time_aggregation == TimeAggregation.SUM:
+                    value = float(sum(numbers))
+                elif kpi.time_aggregation == TimeAggregation.MEAN:
+                    value = float(np.mean(numbers))
+                else:
+                    value = numbers[-1]
+            values[int(organisation.seller_index(np.array([seller_id]))[0])] = value
+        has = (~np.isnan(values)).astype(np.float64)
+        found[kpi.code] = _pooled_mean(organisation, np.nan_to_num(values), has)
+        found[kpi.code][:n] = values
+    return found
+
+
+def compute_period(
+    session: Session,
+    period: Period,
+    *,
+    zone: ZoneInfo | None = None,
+    organisation: Organisation | None = None,
+    trigger: str = "",
+) -> PeriodResult:
+    """Replace the stored values of every non-retired KPI for ``period``; return counts.
+
+    Runs inside the session's transaction: the caller commits, so a failure leaves the
+    stored values as they were.
+    """
+    started = time.perf_counter()
+    zone = zone or ZoneInfo(get_settings().timezone)
+    sync_builtin_kpis(session)
+    connection = session.connection()
+    organisation = organisation or load_organisation(connection)
+    kpis = list(session.scalars(select(Kpi).where(Kpi.status != "retired").order_by(Kpi.id)))
+    versions = Versions.load(session)
+    _organisation, metrics = compute(
+        connection, period.start, period.end, zone=zone, organisation=organisation
+    )
+    by_source: dict[str, list[Kpi]] = {}
+    for kpi in kpis:
+        by_source.setdefault(kpi.source, []).append(kpi)
+    rated = [k.code for k in by_source.get(KpiSource.RATING, []) if k.code not in PULSE_FIELD]
+    pulsed = [k.code for k in by_source.get(KpiSource.RATING, []) if k.code in PULSE_FIELD]
+    soft = {
+        **_rating_values(connection, organisation, period, rated),
+        **_pulse_values(connection, organisation, period, pulsed),
+        **_manual_values(connection, organisation, period, by_source.get(KpiSource.MANUAL, [])),
+    }
+
+    subject_kinds = (
+        [SubjectKind.SELLER] * len(organisation.seller_ids)
+        + [SubjectKind.UNIT] * len(organisation.unit_ids)
+        + [SubjectKind.COMPANY]
+    )
+    subject_ids = np.concatenate(
+        (organisation.seller_ids, organisation.unit_ids, [COMPANY_SUBJECT_ID])
+    ).tolist()
+    rows: list[dict[str, object]] = []
+    for kpi in kpis:
+        version = versions.in_force(kpi.id, period.start)
+        if kpi.source == KpiSource.METRIC:
+            values = metrics[version.formula or kpi.code]
+        elif kpi.source == KpiSource.EXPRESSION:
+            values = parse(version.formula, known=METRICS).evaluate_columns(metrics)
+        else:
+            values = soft[kpi.code]
+        for position in np.flatnonzero(~np.isnan(values)).tolist():
+            rows.append(
+                {
+                    "kpi_id": kpi.id,
+                    "version_id": version.id,
+                    "period": period.label,
+                    "period_start": period.start,
+                    "subject_kind": subject_kinds[position],
+                    "subject_id": subject_ids[position],
+                    "value": float(values[position]),
+                }
+            )
+    session.execute(
+        delete(KpiValue).where(
+            KpiValue.period == period.label, KpiValue.kpi_id.in_([k.id for k in kpis])
+        )
+    )
+    if rows:
+        session.execute(insert(KpiValue), rows)
+    elapsed = time.perf_counter() - started
+    record = session.get(ComputedPeriod, period.label)
+    if record is None:
+        record = ComputedPeriod(period=period.label)
+        session.add(record)
+    record.period_start, record.period_end = period.start, period.end
+    record.computed_at, record.duration_s, record.trigger = utcnow(), elapsed, trigger
+    session.flush()
+    return PeriodResult(period.label, len(rows), elapsed)
+
+
+def company_today() -> date:
+    """Return today's date in the company's time zone."""
+    return datetime.now(ZoneInfo(get_settings().timezone)).date()
+
+
+def data_span(session: Session) -> tuple[date, date] | None:
+    """Return the first and last day with any deal or activity, or None without data."""
+    firsts = [
+        session.scalar(select(func.min(Deal.created_date))),
+        session.scalar(select(func.min(Activity.occurred_on))),
+    ]
+    lasts = [
+        session.scalar(select(func.max(Deal.close_date))),
+        session.scalar(select(func.max(Deal.created_date))),
+        session.scalar(select(func.max(Activity.occurred_on))),
+    ]
+    known_firsts = [day for day in firsts if day is not None]
+    known_lasts = [day for day in lasts if day is not None]
+    if not known_firsts or not known_lasts:
+        return None
+    return min(known_firsts), max(known_lasts)
+
+
+def periods_for(first: date, last: date, *, fiscal_start_month: int) -> list[Period]:
+    """Return the months, fiscal quarters and fiscal years that overlap ``first``..``last``."""
+    found: list[Period] = []
+    for kind in (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.YEAR):
+        found += periods_between(first, last, kind, fiscal_start_month=fiscal_start_month)
+    return found
+
+
+def compute_all(
+    session: Session,
+    *,
+    today: date | None = None,
+    progress: Progress | None = None,
+    trigger: str = "compute --all",
+) -> list[PeriodResult]:
+    """Compute every month, quarter and year from the first data to today (or the last data)."""
+    span = data_span(session)
+    if span is None:
+        return []
+    first, last = span
+    if today is not None:
+        last = max(last, today)
+    settings = get_settings()
+    organisation = load_organisation(session.connection())
+    results = []
+    for period in periods_for(first, last, fiscal_start_month=settings.fiscal_year_start_month):
+        results.append(compute_period(session, period, organisation=organisation, trigger=trigger))
+        if progress:
+            progress(period.label)
+    return results
+
+
+def refresh(
+    session: Session,
+    *,
+    first: date,
+    last: date,
+    trigger: str,
+    progress: Progress | None = None,
+) -> list[PeriodResult]:
+    """Recompute the periods overlapping ``first``..``last`` that were computed before.
+
+    Periods never computed stay so until ``touchline compute`` asks for them; the running
+    period is always computed.
+    """
+    settings = get_settings()
+    computed = set(session.scalars(select(ComputedPeriod.period)))
+    wanted = [
+        period
+        for period in periods_for(first, last, fiscal_start_month=settings.fiscal_year_start_month)
+        if period.label in computed or period.contains(company_today())
+    ]
+    organisation = load_organisation(session.connection())
+    results = []
+    for period in wanted:
+        results.append(compute_period(session, period, organisation=organisation, trigger=trigger))
+        if progress:
+            progress(period.label)
+    return results
+
+
+def refresh_after_import(
+    session: Session, report: ImportReport, progress: Callable[[str, int], None] | None
+) -> None:
+    """Recompute the periods an import changed (see ``ImportReport.changed_from``)."""
+    if report.changes_everything:
+        span = data_span(session)
+        if span is None:
+            return
+        first, last = span
+    elif report.changed_from is None or report.changed_to is None:
+        return
+    else:
+        first, last = report.changed_from, report.changed_to
+
+    def step(label: str) -> None:
+        if progress:
+            progress(f"computing KPIs {label}", 0)
+
+    refresh(session, first=first, last=last, trigger="import", progress=step)
+
+
+if refresh_after_import not in AFTER_IMPORT:
+    AFTER_IMPORT.append(refresh_after_import)

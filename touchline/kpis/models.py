@@ -1,0 +1,254 @@
+"""Tables of the KPI catalogue, its versions, stored values, scorecards and objectives."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from touchline.db import Base, UtcDateTime, utcnow
+
+
+class KpiKind(StrEnum):
+    """Hard KPIs are computed from CRM data; soft KPIs are rated on scales."""
+
+    HARD = "hard"
+    SOFT = "soft"
+
+
+class KpiSource(StrEnum):
+    """Where a KPI's values come from."""
+
+    METRIC = "metric"  # a built-in metric of the reference workload
+    EXPRESSION = "expression"  # a formula over metrics and constants
+    RATING = "rating"  # rating aggregates (soft KPIs)
+    MANUAL = "manual"  # entered by hand per seller and period
+
+
+class KpiStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class TimeAggregation(StrEnum):
+    """How the value of a longer period follows from a KPI entered per shorter period."""
+
+    SUM = "sum"
+    MEAN = "mean"
+    LAST = "last"
+
+
+class SubjectKind(StrEnum):
+    SELLER = "seller"
+    UNIT = "unit"
+    COMPANY = "company"
+
+
+COMPANY_SUBJECT_ID = 0
+
+
+class Objective(Base):
+    """A goal of the strategy, cascaded from the company to units and individuals."""
+
+    __tablename__ = "objectives"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("objectives.id", ondelete="RESTRICT"), index=True
+    )
+    unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id", ondelete="CASCADE"), index=True
+    )
+    seller_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sellers.id", ondelete="CASCADE"), index=True
+    )
+    # The share of the parent's progress this objective carries, relative to its siblings.
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Kpi(Base):
+    """A key performance indicator of the catalogue; its definition lives in its versions."""
+
+    __tablename__ = "kpis"
+    __table_args__ = (
+        CheckConstraint("level IN ('result', 'activity', 'will', 'foundation')", name="level"),
+        CheckConstraint("kind IN ('hard', 'soft')", name="kind"),
+        CheckConstraint("status IN ('draft', 'active', 'retired')", name="status"),
+        CheckConstraint("direction IN ('higher', 'lower')", name="direction"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    # English source text; built-in KPIs are translated through the catalogues, others
+    # through ``translations`` ({"da": {"name": ..., "description": ...}}).
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    translations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    level: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(10))
+    unit: Mapped[str] = mapped_column(String(20))
+    decimals: Mapped[int] = mapped_column(Integer, default=0)
+    time_aggregation: Mapped[str] = mapped_column(String(10), default="sum")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    objective_id: Mapped[int | None] = mapped_column(
+        ForeignKey("objectives.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    builtin: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class KpiVersion(Base):
+    """A KPI's definition from a date on: formula, default target, thresholds, decision rule.
+
+    A period is computed with the version in force on its first day, so editing a KPI
+    never changes the values of periods before the new version.
+    """
+
+    __tablename__ = "kpi_versions"
+    __table_args__ = (UniqueConstraint("kpi_id", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpis.id", ondelete="CASCADE"), index=True)
+    effective_from: Mapped[date] = mapped_column(Date)
+    formula: Mapped[str] = mapped_column(Text, default="")
+    target: Mapped[float | None] = mapped_column(Float)
+    # Attainment (in %) from which the light is green, and from which it is amber.
+    green_from: Mapped[float] = mapped_column(Float, default=100.0)
+    amber_from: Mapped[float] = mapped_column(Float, default=85.0)
+    decision_threshold: Mapped[float | None] = mapped_column(Float)
+    decision_rule: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class KpiValue(Base):
+    """A KPI's stored value for a seller, a unit or the company and a period.
+
+    ``value`` is unrounded (money in the company currency, ratios as 0..1); NULL is "no
+    value": nothing to divide or rank, or not rated yet.
+    """
+
+    __tablename__ = "kpi_values"
+    __table_args__ = (
+        UniqueConstraint("period", "subject_kind", "subject_id", "kpi_id"),
+        Index("ix_kpi_values_kpi_period", "kpi_id", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpis.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("kpi_versions.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(10))
+    period_start: Mapped[date] = mapped_column(Date)
+    subject_kind: Mapped[str] = mapped_column(String(10))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float | None] = mapped_column(Float)
+
+
+class ComputedPeriod(Base):
+    """When a period's values were last computed, and from what data."""
+
+    __tablename__ = "computed_periods"
+
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    trigger: Mapped[str] = mapped_column(String(40), default="")
+
+
+class ManualEntry(Base):
+    """A value entered by hand for a seller and a period (Foundation and Will KPIs)."""
+
+    __tablename__ = "kpi_manual_entries"
+    __table_args__ = (UniqueConstraint("kpi_id", "seller_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpis.id", ondelete="CASCADE"))
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id", ondelete="CASCADE"), index=True)
+    period: Mapped[str] = mapped_column(String(10))
+    value: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    entered_by: Mapped[str] = mapped_column(String(320), default="")
+    entered_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ScorecardTemplate(Base):
+    """A role's card (e.g. "Account executive"): a few KPIs with weights and targets."""
+
+    __tablename__ = "scorecard_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ScorecardLine(Base):
+    """A KPI on a card: its weight, target and thresholds.
+
+    A line belongs either to a template or to one seller (an individual KPI, or a seller's
+    own target for a template KPI, which then overrides the template's line).
+    """
+
+    __tablename__ = "scorecard_lines"
+    __table_args__ = (
+        CheckConstraint("(template_id IS NULL) <> (seller_id IS NULL)", name="template_or_seller"),
+        UniqueConstraint("template_id", "seller_id", "kpi_id"),
+        Index("ix_scorecard_lines_seller", "seller_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scorecard_templates.id", ondelete="CASCADE")
+    )
+    seller_id: Mapped[int | None] = mapped_column(ForeignKey("sellers.id", ondelete="CASCADE"))
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpis.id", ondelete="CASCADE"))
+    weight: Mapped[float] = mapped_column(Float, default=0.0)
+    # NULL: take the KPI version's default.
+    target: Mapped[float | None] = mapped_column(Float)
+    green_from: Mapped[float | None] = mapped_column(Float)
+    amber_from: Mapped[float | None] = mapped_column(Float)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ScorecardAssignment(Base):
+    """A template given to a unit (and everyone below it) or to one seller."""
+
+    __tablename__ = "scorecard_assignments"
+    __table_args__ = (
+        CheckConstraint("(unit_id IS NULL) <> (seller_id IS NULL)", name="unit_or_seller"),
+        UniqueConstraint("unit_id", "seller_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(
+        ForeignKey("scorecard_templates.id", ondelete="CASCADE"), index=True
+    )
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    seller_id: Mapped[int | None] = mapped_column(ForeignKey("sellers.id", ondelete="CASCADE"))
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
