@@ -29,6 +29,8 @@ from touchline.deps import csrf_protect, optional_user, resolve_viewer
 from touchline.errors import DomainError, NotAuthenticated
 from touchline.i18n import gettext as _
 from touchline.instance import secret_key
+from touchline.kpis import api as kpis_api
+from touchline.kpis import pages as kpis_pages
 from touchline.migrations import current_revision, head_revision
 from touchline.org import api as org_api
 from touchline.org import pages as org_pages
@@ -213,9 +215,11 @@ def create_app(
         auth_pages.router,
         org_pages.router,
         crm_pages.router,
+        kpis_pages.router,
         auth_api.router,
         org_api.router,
         crm_api.router,
+        kpis_api.router,
     ):
         app.include_router(router)
 

@@ -95,6 +95,7 @@ def build(
     """
     from touchline.crm.service import run_import
     from touchline.demo.generator import write_interchange
+    from touchline.demo.scorecards import build_scorecards
 
     if not is_empty(session):
         raise NotEmpty("The database already holds data; the demo needs an empty one.")
@@ -111,6 +112,7 @@ def build(
     if not report.ok:
         problems = "; ".join(problem.describe() for problem in report.first_problems()[:5])
         raise RuntimeError(f"the generated demo data did not import: {problems}")
+    build_scorecards(session, today=generated.last_day, progress=progress)
     logins = _create_users(session)
     marker = {
         "size": size,

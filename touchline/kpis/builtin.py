@@ -271,6 +271,10 @@ HARD_KPIS = tuple(
         metric.description,
         _HARD_RULES[metric.code][0],
         _HARD_RULES[metric.code][1],
+        # Counts and sums add up over time; ratios, averages and medians do not.
+        TimeAggregation.SUM
+        if metric.unit in (Unit.COUNT, Unit.MONEY) and metric.code != "avg_deal_size"
+        else TimeAggregation.MEAN,
     )
     for metric in METRICS.values()
 )

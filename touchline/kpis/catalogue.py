@@ -221,7 +221,7 @@ def create_kpi(session: Session, *, actor: Actor, kpi_in: KpiCreate) -> Kpi:
             kpi_id=kpi.id,
             effective_from=BEGINNING,
             created_by=actor.label,
-            **KpiDefinition.model_validate(kpi_in.model_dump()).model_dump(),
+            **kpi_in.model_dump(include=set(KpiDefinition.model_fields)),
         )
     )
     audit.record(

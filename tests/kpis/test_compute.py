@@ -1,0 +1,127 @@
+"""Stored KPI values: expression KPIs, versions, refresh after an import, bad formulas."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tests.crm.conftest import VALID, write_folder
+from touchline.auth.policy import SYSTEM
+from touchline.crm.service import run_import
+from touchline.errors import InvalidInput
+from touchline.kpis import catalogue
+from touchline.kpis.compute import compute_period
+from touchline.kpis.models import ComputedPeriod, KpiValue, SubjectKind
+from touchline.kpis.schemas import KpiCreate, KpiDefinition, KpiUpdate
+from touchline.org.periods import parse_period
+
+Q1 = parse_period("2026-Q1", fiscal_start_month=1)
+Q2 = parse_period("2026-Q2", fiscal_start_month=1)
+
+
+def _company_value(db, code, period):
+    kpi = catalogue.get_kpi(db, code)
+    return db.scalar(
+        select(KpiValue.value).where(
+            KpiValue.kpi_id == kpi.id,
+            KpiValue.period == period.label,
+            KpiValue.subject_kind == SubjectKind.COMPANY,
+        )
+    )
+
+
+@pytest.fixture
+def crm(db, tmp_path):
+    report = run_import(db, actor=SYSTEM, path=write_folder(tmp_path / "crm", VALID))
+    assert report.ok
+    return tmp_path
+
+
+def test_an_expression_kpi_is_stored_and_division_by_zero_is_no_value(db, crm):
+    catalogue.create_kpi(
+        db,
+        actor=SYSTEM,
+        kpi_in=KpiCreate(
+            code="revenue_per_meeting",
+            name="Revenue per meeting",
+            level="result",
+            formula="revenue_won / meetings",
+        ),
+    )
+    catalogue.create_kpi(
+        db,
+        actor=SYSTEM,
+        kpi_in=KpiCreate(
+            code="lost_per_call", name="Lost per call", level="activity", formula="calls / demos"
+        ),
+    )
+    compute_period(db, Q1)
+    # D1 won 100.50 in February; one meeting (X1, 2 March) in the quarter.
+    assert _company_value(db, "revenue_per_meeting", Q1) == pytest.approx(100.50)
+    assert _company_value(db, "lost_per_call", Q1) is None  # no demos: no value, not 0
+    assert _company_value(db, "revenue_won", Q1) == pytest.approx(100.50)
+
+
+def test_a_new_version_applies_from_its_period_and_history_recomputes_the_same(db, crm):
+    kpi = catalogue.create_kpi(
+        db,
+        actor=SYSTEM,
+        kpi_in=KpiCreate(code="focus", name="Focus", level="activity", formula="meetings * 2"),
+    )
+    compute_period(db, Q1)
+    before = _company_value(db, "focus", Q1)
+    catalogue.update_kpi(
+        db,
+        actor=SYSTEM,
+        kpi=kpi,
+        kpi_in=KpiUpdate(
+            definition=KpiDefinition(formula="meetings * 10"), effective_from="2026-Q2"
+        ),
+    )
+    compute_period(db, Q1)
+    compute_period(db, Q2)
+    assert before == 2.0
+    assert _company_value(db, "focus", Q1) == before
+    assert _company_value(db, "focus", Q2) is None or _company_value(db, "focus", Q2) == 0.0
+    versions = catalogue.read_kpi(db, kpi).versions
+    assert [v.formula for v in versions] == ["meetings * 2", "meetings * 10"]
+
+
+@pytest.mark.parametrize(
+    ("formula", "reason"),
+    [
+        ("revnue_won / meetings", "revenue_won"),
+        ("__import__('os')", "formula"),
+        ("meetings ** 2", "**"),
+        ("", "formula"),
+    ],
+)
+def test_bad_formulas_are_refused_with_the_reason(db, formula, reason):
+    with pytest.raises(InvalidInput) as refused:
+        catalogue.create_kpi(
+            db,
+            actor=SYSTEM,
+            kpi_in=KpiCreate(code="bad", name="Bad", level="result", formula=formula),
+        )
+    assert refused.value.field == "formula"
+    assert reason in refused.value.message
+    assert db.scalar(select(KpiValue.id)) is None
+
+
+def test_an_import_refreshes_the_periods_it_changed(db, crm):
+    import touchline.kpis.compute  # noqa: F401 (registers the refresh)
+
+    compute_period(db, Q1)
+    assert _company_value(db, "deals_won", Q1) == 1
+    more = {
+        "deals.csv": (
+            "deal_id,account_id,seller_id,created_date,close_date,status,amount,stage\n"
+            "D9,A2,S3,2026-01-10,2026-03-31,won,20,\n"
+        )
+    }
+    report = run_import(db, actor=SYSTEM, path=write_folder(crm / "more", more))
+    assert report.ok
+    assert (report.changed_from, report.changed_to) is not None
+    assert _company_value(db, "deals_won", Q1) == 2
+    assert _company_value(db, "revenue_won", Q1) == pytest.approx(120.50)
+    assert db.get(ComputedPeriod, "2026-Q1").trigger == "import"

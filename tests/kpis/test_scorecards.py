@@ -1,0 +1,171 @@
+"""Scorecards: attainment, lights, levels, the balanced index, capacity and governance."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from touchline.auth.policy import SYSTEM
+from touchline.kpis.compute import compute_period
+from touchline.kpis.scorecards import (
+    LineSpec,
+    assign_template,
+    attainment,
+    light,
+    save_template,
+    seller_scorecard,
+    set_seller_line,
+    set_unit_targets,
+    weighted_mean,
+)
+from touchline.org.periods import parse_period
+
+
+def test_attainment_follows_the_direction_and_is_capped():
+    assert attainment(80, 100, "higher") == 80
+    assert attainment(300, 100, "higher") == 150
+    assert attainment(12, 24, "lower") == 150  # half the time: capped
+    assert attainment(30, 24, "lower") == pytest.approx(80)
+    assert attainment(None, 100, "higher") is None
+    assert attainment(5, 0, "higher") is None
+
+
+def test_lights_and_weighted_means():
+    assert light(100, green_from=100, amber_from=85) == "green"
+    assert light(90, green_from=100, amber_from=85) == "amber"
+    assert light(50, green_from=100, amber_from=85) == "red"
+    assert light(None, green_from=100, amber_from=85) == "none"
+    assert weighted_mean([(30, 100.0), (10, 60.0), (60, None)]) == pytest.approx(90.0)
+    assert weighted_mean([(10, None)]) is None
+
+
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture
+def imported(db, tmp_path):
+    """The small interchange company of the import tests, with 2026-Q1 computed."""
+    from tests.crm.conftest import VALID, write_folder
+    from touchline.crm.service import run_import
+
+    report = run_import(db, actor=SYSTEM, path=write_folder(tmp_path / "crm", VALID))
+    assert report.ok
+    quarter = parse_period("2026-Q1", fiscal_start_month=1)
+    compute_period(db, quarter)
+    db.flush()
+    return quarter
+
+
+def _seller(db, external_id):
+    from sqlalchemy import select
+
+    from touchline.org.models import Seller
+
+    return db.scalar(select(Seller).where(Seller.external_id == external_id))
+
+
+def _unit(db, external_id):
+    from sqlalchemy import select
+
+    from touchline.org.models import Unit
+
+    return db.scalar(select(Unit).where(Unit.external_id == external_id))
+
+
+def test_a_card_scores_levels_and_the_balanced_index(db, imported):
+    template = save_template(
+        db,
+        actor=SYSTEM,
+        name="Account executive",
+        lines=[
+            LineSpec("revenue_won", 40, target=200),
+            LineSpec("objection_handling", 30, target=3),
+            LineSpec("pulse_energy", 30, target=3),
+        ],
+    )
+    assign_template(db, actor=SYSTEM, template=template, unit=_unit(db, "C"))
+    card = seller_scorecard(
+        db, actor=SYSTEM, seller=_seller(db, "S2"), period=imported, today=TODAY
+    )
+    by_code = {line.kpi.code: line for line in card.lines}
+    assert by_code["revenue_won"].actual == pytest.approx(100.50)
+    assert by_code["revenue_won"].attainment == pytest.approx(50.25)
+    assert by_code["revenue_won"].light == "red"
+    assert by_code["revenue_won"].decision_rule  # off track: the rule says what to do
+    # Self 4.5 and manager 3: the mean of the role means.
+    assert by_code["objection_handling"].actual == pytest.approx(3.75)
+    assert by_code["objection_handling"].light == "green"
+    assert by_code["objection_handling"].decision_rule == ""
+    assert by_code["pulse_energy"].actual == pytest.approx(3.0)
+    assert card.level_scores["result"] == pytest.approx(50.25)
+    assert card.level_scores["foundation"] is None
+    assert card.balanced_index == pytest.approx((40 * 50.25 + 30 * 125 + 30 * 100) / 100)
+    assert card.capacity is None
+    assert any("Foundation" in warning for warning in card.warnings)
+    assert sum("serves no objective" in warning for warning in card.warnings) == 3
+
+
+def test_a_sellers_own_target_overrides_the_template_and_unit_targets_reach_everyone(db, imported):
+    template = save_template(
+        db, actor=SYSTEM, name="AE", lines=[LineSpec("revenue_won", 100, target=200)]
+    )
+    assign_template(db, actor=SYSTEM, template=template, unit=_unit(db, "C"))
+    set_seller_line(
+        db, actor=SYSTEM, seller=_seller(db, "S2"), spec=LineSpec("revenue_won", 0, 100)
+    )
+    card = seller_scorecard(
+        db, actor=SYSTEM, seller=_seller(db, "S2"), period=imported, today=TODAY
+    )
+    assert card.lines[0].target == 100
+    assert card.lines[0].weight == 100  # weight 0 on the seller's line keeps the template's
+    assert card.lines[0].light == "green"
+    assert (
+        set_unit_targets(db, actor=SYSTEM, unit=_unit(db, "T1"), kpi_code="revenue_won", target=50)
+        == 2
+    )
+    card = seller_scorecard(
+        db, actor=SYSTEM, seller=_seller(db, "S3"), period=imported, today=TODAY
+    )
+    assert card.lines[0].target == 50
+
+
+def test_a_month_target_is_a_third_of_the_quarter_for_sums_only(db, imported):
+    template = save_template(
+        db,
+        actor=SYSTEM,
+        name="AE",
+        lines=[LineSpec("revenue_won", 50, target=300), LineSpec("win_rate", 50, target=0.5)],
+    )
+    assign_template(db, actor=SYSTEM, template=template, unit=_unit(db, "C"))
+    month = parse_period("2026-02", fiscal_start_month=1)
+    card = seller_scorecard(db, actor=SYSTEM, seller=_seller(db, "S2"), period=month, today=TODAY)
+    assert [line.target for line in card.lines] == [pytest.approx(100), 0.5]
+
+
+def test_a_seller_cannot_see_another_sellers_card(db, imported):
+    from touchline.auth.models import Role
+    from touchline.auth.policy import Actor
+    from touchline.errors import NotFound
+
+    bo = Actor(user=None, role=Role.SELLER, own_seller_id=_seller(db, "S3").id)
+    with pytest.raises(NotFound):
+        seller_scorecard(db, actor=bo, seller=_seller(db, "S2"), period=imported, today=TODAY)
+    assert seller_scorecard(db, actor=bo, seller=_seller(db, "S3"), period=imported, today=TODAY)
+
+
+def test_bad_templates_are_refused_and_nothing_is_stored(db, imported):
+    from sqlalchemy import func, select
+
+    from touchline.errors import InvalidInput
+    from touchline.kpis.models import ScorecardTemplate
+
+    for lines in (
+        [LineSpec("no_such_kpi", 10)],
+        [LineSpec("calls", 10), LineSpec("calls", 20)],
+        [LineSpec("calls", -1)],
+        [LineSpec("calls", 10, green_from=80, amber_from=90)],
+    ):
+        with pytest.raises(InvalidInput):
+            save_template(db, actor=SYSTEM, name="Broken", lines=lines)
+    assert db.scalar(select(func.count()).select_from(ScorecardTemplate)) == 0

@@ -1,0 +1,99 @@
+"""JSON routes of the KPIs: the catalogue, its versions, and a seller's scorecard."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from touchline.deps import Db, LeaderUp, SignedIn
+from touchline.kpis import catalogue
+from touchline.kpis.schemas import KpiCreate, KpiRead, KpiUpdate
+from touchline.kpis.scorecards import seller_scorecard
+from touchline.kpis.service import chosen_period
+from touchline.org import service as org
+
+router = APIRouter(prefix="/api/v1", tags=["kpis"])
+
+
+class CardLineRead(BaseModel):
+    kpi: str
+    name: str
+    level: str
+    weight: float
+    actual: float | None
+    target: float | None
+    expected_by_now: float | None
+    attainment: float | None
+    light: str
+    decision_rule: str
+    history: list[tuple[str, float | None]]
+    imposed: bool
+
+
+class ScorecardRead(BaseModel):
+    seller: str
+    period: str
+    template: str | None
+    lines: list[CardLineRead]
+    level_scores: dict[str, float | None]
+    balanced_index: float | None
+    capacity: float | None
+    capacity_weak: bool
+    warnings: list[str]
+
+
+@router.get("/kpis")
+def list_kpis(db: Db, actor: SignedIn) -> list[KpiRead]:
+    return [catalogue.read_kpi(db, kpi) for kpi in catalogue.list_kpis(db, actor=actor)]
+
+
+@router.get("/kpis/{code}")
+def get_kpi(db: Db, actor: SignedIn, code: str) -> KpiRead:
+    return catalogue.read_kpi(db, catalogue.get_kpi(db, code))
+
+
+@router.post("/kpis", status_code=201)
+def create_kpi(db: Db, actor: LeaderUp, kpi_in: KpiCreate) -> KpiRead:
+    return catalogue.read_kpi(db, catalogue.create_kpi(db, actor=actor, kpi_in=kpi_in))
+
+
+@router.patch("/kpis/{code}")
+def update_kpi(db: Db, actor: LeaderUp, code: str, kpi_in: KpiUpdate) -> KpiRead:
+    kpi = catalogue.get_kpi(db, code)
+    catalogue.update_kpi(db, actor=actor, kpi=kpi, kpi_in=kpi_in)
+    return catalogue.read_kpi(db, kpi)
+
+
+@router.get("/sellers/{external_id}/scorecard")
+def get_scorecard(
+    db: Db, actor: SignedIn, external_id: str, period: str | None = None
+) -> ScorecardRead:
+    seller = org.get_seller(db, actor=actor, external_id=external_id)
+    card = seller_scorecard(db, actor=actor, seller=seller, period=chosen_period(period))
+    return ScorecardRead(
+        seller=seller.external_id,
+        period=card.period.label,
+        template=card.template.name if card.template else None,
+        lines=[
+            CardLineRead(
+                kpi=line.kpi.code,
+                name=line.name,
+                level=line.kpi.level,
+                weight=line.weight,
+                actual=line.actual,
+                target=line.target,
+                expected_by_now=line.expected_by_now,
+                attainment=line.attainment,
+                light=line.light,
+                decision_rule=line.decision_rule,
+                history=line.history,
+                imposed=line.imposed,
+            )
+            for line in card.lines
+        ],
+        level_scores=card.level_scores,
+        balanced_index=card.balanced_index,
+        capacity=card.capacity,
+        capacity_weak=card.capacity_weak,
+        warnings=card.warnings,
+    )

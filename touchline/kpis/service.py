@@ -1,0 +1,45 @@
+"""Choosing periods for the KPI pages and API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from touchline.config import get_settings
+from touchline.errors import InvalidInput
+from touchline.org.periods import Period, PeriodError, PeriodKind, parse_period, period_containing
+
+
+def current_quarter() -> Period:
+    """Return the fiscal quarter running today in the company's time zone."""
+    settings = get_settings()
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    return period_containing(
+        today, PeriodKind.QUARTER, fiscal_start_month=settings.fiscal_year_start_month
+    )
+
+
+def chosen_period(label: str | None) -> Period:
+    """Return the period named by ``label``, or the running quarter; refuses a bad label."""
+    if not label:
+        return current_quarter()
+    try:
+        return parse_period(label, fiscal_start_month=get_settings().fiscal_year_start_month)
+    except PeriodError as error:
+        raise InvalidInput(str(error), field="period") from None
+
+
+def period_choices(chosen: Period) -> list[Period]:
+    """Return periods to offer next to ``chosen``: recent quarters, months and the year."""
+    quarter = current_quarter()
+    quarters = [quarter]
+    while len(quarters) < 6:
+        quarters.append(quarters[-1].previous())
+    months = quarter.months()
+    year = period_containing(
+        quarter.start, PeriodKind.YEAR, fiscal_start_month=quarter.fiscal_start_month
+    )
+    found = [*quarters, *months, year, year.previous()]
+    if chosen.label not in {p.label for p in found}:
+        found.insert(0, chosen)
+    return found
