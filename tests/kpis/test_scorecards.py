@@ -169,3 +169,64 @@ def test_bad_templates_are_refused_and_nothing_is_stored(db, imported):
         with pytest.raises(InvalidInput):
             save_template(db, actor=SYSTEM, name="Broken", lines=lines)
     assert db.scalar(select(func.count()).select_from(ScorecardTemplate)) == 0
+
+
+def _with_card(db):
+    template = save_template(
+        db,
+        actor=SYSTEM,
+        name="AE",
+        lines=[LineSpec("revenue_won", 60, target=100), LineSpec("meetings", 40, target=1)],
+    )
+    assign_template(db, actor=SYSTEM, template=template, unit=_unit(db, "C"))
+
+
+def test_the_heatmap_sorts_by_a_kpis_attainment(db, imported):
+    from touchline.kpis.scorecards import unit_heatmap
+
+    _with_card(db)
+    heatmap = unit_heatmap(
+        db,
+        actor=SYSTEM,
+        unit=_unit(db, "T1"),
+        period=imported,
+        sort="revenue_won",
+        descending=True,
+        today=TODAY,
+    )
+    assert [kpi.code for kpi in heatmap.columns] == ["revenue_won", "meetings"]
+    # S2 won 100.50 against 100: 100.5 %; S3 won nothing: 0 %.
+    assert [card.seller.external_id for card in heatmap.cards] == ["S2", "S3"]
+    assert heatmap.cell(heatmap.cards[0], heatmap.columns[0]).light == "green"
+    assert heatmap.cell(heatmap.cards[1], heatmap.columns[0]).light == "red"
+
+
+def test_a_manager_sees_the_heatmap_page_and_its_csv(db, imported, client):
+    from tests.conftest import sign_in
+    from tests.factories import PASSWORD, make_user
+    from touchline.auth.models import Role
+
+    _with_card(db)
+    make_user(db, "lars@x.dk", Role.MANAGER, _seller(db, "S1"))
+    db.commit()
+    sign_in(client, "lars@x.dk", PASSWORD)
+    page = client.get("/units/T1/heatmap?period=2026-Q1&sort=index&desc=1")
+    assert page.status_code == 200
+    assert "Anne" in page.text
+    assert "Bo" in page.text
+    assert "light-green" in page.text
+    csv = client.get("/units/T1/heatmap?period=2026-Q1&format=csv")
+    assert csv.headers["content-type"].startswith("text/csv")
+    lines = csv.text.splitlines()
+    assert lines[0].startswith("seller_id,seller,balanced_index,revenue_won_actual")
+    assert any(line.startswith("S2,Anne,") and ",100.5," in line for line in lines)
+    card = client.get("/sellers/S2/scorecard?period=2026-Q1")
+    assert card.status_code == 200
+    assert "Revenue won" in card.text
+    api = client.get("/api/v1/units/T1/heatmap?period=2026-Q1").json()
+    assert api["kpis"] == ["revenue_won", "meetings"]
+    # The company's heatmap shows Lars only the sellers he may see: not Dora above him.
+    company = client.get("/units/C/heatmap?period=2026-Q1")
+    assert company.status_code == 200
+    assert "Anne" in company.text
+    assert "Dora" not in company.text

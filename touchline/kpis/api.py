@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from touchline.deps import Db, LeaderUp, SignedIn
 from touchline.kpis import catalogue
 from touchline.kpis.schemas import KpiCreate, KpiRead, KpiUpdate
-from touchline.kpis.scorecards import seller_scorecard
+from touchline.kpis.scorecards import seller_scorecard, unit_heatmap
 from touchline.kpis.service import chosen_period
 from touchline.org import service as org
 
@@ -62,6 +62,51 @@ def update_kpi(db: Db, actor: LeaderUp, code: str, kpi_in: KpiUpdate) -> KpiRead
     kpi = catalogue.get_kpi(db, code)
     catalogue.update_kpi(db, actor=actor, kpi=kpi, kpi_in=kpi_in)
     return catalogue.read_kpi(db, kpi)
+
+
+class HeatmapRow(BaseModel):
+    seller: str
+    name: str
+    balanced_index: float | None
+    attainment: dict[str, float | None]
+    light: dict[str, str]
+
+
+class HeatmapRead(BaseModel):
+    unit: str
+    period: str
+    kpis: list[str]
+    rows: list[HeatmapRow]
+
+
+@router.get("/units/{external_id}/heatmap")
+def get_heatmap(
+    db: Db,
+    actor: SignedIn,
+    external_id: str,
+    period: str | None = None,
+    sort: str = "name",
+    desc: bool = False,
+) -> HeatmapRead:
+    unit = org.get_unit(db, actor=actor, external_id=external_id)
+    found = unit_heatmap(
+        db, actor=actor, unit=unit, period=chosen_period(period), sort=sort, descending=desc
+    )
+    return HeatmapRead(
+        unit=unit.external_id,
+        period=found.period.label,
+        kpis=[kpi.code for kpi in found.columns],
+        rows=[
+            HeatmapRow(
+                seller=card.seller.external_id,
+                name=card.seller.name,
+                balanced_index=card.balanced_index,
+                attainment={line.kpi.code: line.attainment for line in card.lines},
+                light={line.kpi.code: line.light for line in card.lines},
+            )
+            for card in found.cards
+        ],
+    )
 
 
 @router.get("/sellers/{external_id}/scorecard")

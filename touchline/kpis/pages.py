@@ -7,8 +7,8 @@ from fastapi.responses import Response
 
 from touchline.deps import Db, SignedIn
 from touchline.kpis import catalogue
-from touchline.kpis.scorecards import level_label, seller_scorecard
-from touchline.kpis.service import chosen_period, period_choices
+from touchline.kpis.scorecards import level_label, seller_scorecard, unit_heatmap
+from touchline.kpis.service import chosen_period, csv_response, heatmap_csv, period_choices
 from touchline.org import service as org
 from touchline.web.templating import render
 
@@ -28,6 +28,26 @@ def scorecard(
         "periods": period_choices(chosen),
     }
     return render(request, "kpis/scorecard.html", context)
+
+
+@router.get("/units/{external_id}/heatmap")
+def heatmap(
+    request: Request,
+    db: Db,
+    actor: SignedIn,
+    external_id: str,
+    period: str | None = None,
+    sort: str = "name",
+    desc: bool = False,
+    format: str = "html",
+) -> Response:
+    unit = org.get_unit(db, actor=actor, external_id=external_id)
+    chosen = chosen_period(period)
+    found = unit_heatmap(db, actor=actor, unit=unit, period=chosen, sort=sort, descending=desc)
+    if format == "csv":
+        return csv_response(heatmap_csv(found), f"heatmap-{unit.external_id}-{chosen.label}.csv")
+    context = {"heatmap": found, "periods": period_choices(chosen)}
+    return render(request, "kpis/heatmap.html", context)
 
 
 @router.get("/kpis")

@@ -133,79 +133,122 @@ def scaled_target(target: float | None, kpi: Kpi, period: Period) -> float | Non
 # --- which lines a seller's card holds -------------------------------------------------
 
 
-def template_for(session: Session, seller: Seller) -> ScorecardTemplate | None:
-    """Return the template assigned to the seller, or to the nearest unit above them."""
-    direct = session.scalar(
-        select(ScorecardAssignment).where(ScorecardAssignment.seller_id == seller.id)
-    )
-    if direct is not None:
-        return session.get(ScorecardTemplate, direct.template_id)
-    chain = UnitTree.load(session).chain(seller.unit_id)
-    by_unit = {
-        a.unit_id: a.template_id
-        for a in session.scalars(
-            select(ScorecardAssignment).where(ScorecardAssignment.unit_id.in_(chain))
-        )
-    }
-    for unit_id in chain:
-        if unit_id in by_unit:
-            return session.get(ScorecardTemplate, by_unit[unit_id])
-    return None
+@dataclass(frozen=True)
+class EffectiveLine:
+    """A line as it applies to one seller: the template's, overridden by the seller's own."""
+
+    kpi_id: int
+    weight: float
+    target: float | None
+    green_from: float | None
+    amber_from: float | None
+    position: int
+    assigned_by_id: int | None
 
 
-def _reporting_line(session: Session, seller: Seller) -> set[int]:
-    """Return the user ids allowed to set the seller's card without being marked.
+class CardBook:
+    """What the cards of many sellers need, loaded in a handful of queries.
 
-    The managers of the units above the seller (their reporting line), leaders and admins
-    are; anyone else who imposed a KPI is marked on the card and in governance.
+    The team heatmap builds a card per seller; loading per seller would cost a dozen
+    queries each.
     """
-    chain = UnitTree.load(session).chain(seller.unit_id)
-    managers = set(
-        session.scalars(
-            select(Unit.manager_id).where(Unit.id.in_(chain), Unit.manager_id.is_not(None))
-        )
-    )
-    managers.discard(seller.id)
-    allowed = set(session.scalars(select(User.id).where(User.role.in_((Role.LEADER, Role.ADMIN)))))
-    if managers:
-        allowed |= set(session.scalars(select(User.id).where(User.seller_id.in_(managers))))
-    return allowed
 
-
-def card_lines(
-    session: Session, seller: Seller
-) -> tuple[ScorecardTemplate | None, list[ScorecardLine]]:
-    """Return the seller's template and effective lines (seller lines override, or add)."""
-    template = template_for(session, seller)
-    lines: dict[int, ScorecardLine] = {}
-    if template is not None:
+    def __init__(self, session: Session, sellers: list[Seller]) -> None:
+        self.tree = UnitTree.load(session)
+        ids = [seller.id for seller in sellers]
+        assignments = list(session.scalars(select(ScorecardAssignment)))
+        self.by_seller = {a.seller_id: a.template_id for a in assignments if a.seller_id}
+        self.by_unit = {a.unit_id: a.template_id for a in assignments if a.unit_id}
+        self.templates = {t.id: t for t in session.scalars(select(ScorecardTemplate))}
+        self.template_lines: dict[int, list[ScorecardLine]] = {}
+        self.seller_lines: dict[int, list[ScorecardLine]] = {}
         for line in session.scalars(
             select(ScorecardLine)
-            .where(ScorecardLine.template_id == template.id)
+            .where(ScorecardLine.template_id.is_not(None) | ScorecardLine.seller_id.in_(ids))
             .order_by(ScorecardLine.position, ScorecardLine.id)
         ):
-            lines[line.kpi_id] = line
-    for line in session.scalars(
-        select(ScorecardLine)
-        .where(ScorecardLine.seller_id == seller.id)
-        .order_by(ScorecardLine.position, ScorecardLine.id)
-    ):
-        base = lines.get(line.kpi_id)
-        if base is not None:
-            merged = ScorecardLine(
-                kpi_id=line.kpi_id,
-                weight=line.weight if line.weight else base.weight,
-                target=line.target if line.target is not None else base.target,
-                green_from=line.green_from if line.green_from is not None else base.green_from,
-                amber_from=line.amber_from if line.amber_from is not None else base.amber_from,
-                position=base.position,
-                assigned_by_id=line.assigned_by_id,
-                seller_id=seller.id,
+            if line.template_id is not None:
+                self.template_lines.setdefault(line.template_id, []).append(line)
+            else:
+                assert line.seller_id is not None
+                self.seller_lines.setdefault(line.seller_id, []).append(line)
+        self.unit_managers = dict(
+            session.execute(
+                select(Unit.id, Unit.manager_id).where(Unit.manager_id.is_not(None))
+            ).all()
+        )
+        self.users_of_seller: dict[int, set[int]] = {}
+        for user_id, seller_id in session.execute(
+            select(User.id, User.seller_id).where(User.seller_id.is_not(None))
+        ).all():
+            assert seller_id is not None
+            self.users_of_seller.setdefault(seller_id, set()).add(user_id)
+        self.leaders = set(
+            session.scalars(select(User.id).where(User.role.in_((Role.LEADER, Role.ADMIN))))
+        )
+        self.kpis = {kpi.id: kpi for kpi in session.scalars(select(Kpi))}
+        self.versions = Versions.load(session)
+
+    def template_of(self, seller: Seller) -> ScorecardTemplate | None:
+        """Return the seller's template, or the nearest unit's above them."""
+        template_id = self.by_seller.get(seller.id)
+        if template_id is None:
+            for unit_id in self.tree.chain(seller.unit_id):
+                if unit_id in self.by_unit:
+                    template_id = self.by_unit[unit_id]
+                    break
+        return self.templates.get(template_id) if template_id is not None else None
+
+    def lines_of(self, seller: Seller) -> list[EffectiveLine]:
+        """Return the seller's lines: the template's, then individual KPIs, in order."""
+        template = self.template_of(seller)
+        lines: dict[int, EffectiveLine] = {}
+        for line in self.template_lines.get(template.id, []) if template else []:
+            lines[line.kpi_id] = EffectiveLine(
+                line.kpi_id,
+                line.weight,
+                line.target,
+                line.green_from,
+                line.amber_from,
+                line.position,
+                line.assigned_by_id,
             )
-            lines[line.kpi_id] = merged
-        else:
-            lines[line.kpi_id] = line
-    return template, list(lines.values())
+        for line in self.seller_lines.get(seller.id, []):
+            base = lines.get(line.kpi_id)
+            if base is None:
+                lines[line.kpi_id] = EffectiveLine(
+                    line.kpi_id,
+                    line.weight,
+                    line.target,
+                    line.green_from,
+                    line.amber_from,
+                    1000 + line.position,
+                    line.assigned_by_id,
+                )
+                continue
+            lines[line.kpi_id] = EffectiveLine(
+                line.kpi_id,
+                line.weight or base.weight,
+                line.target if line.target is not None else base.target,
+                line.green_from if line.green_from is not None else base.green_from,
+                line.amber_from if line.amber_from is not None else base.amber_from,
+                base.position,
+                line.assigned_by_id,
+            )
+        return sorted(lines.values(), key=lambda line: line.position)
+
+    def reporting_line(self, seller: Seller) -> set[int]:
+        """Return the user ids who may set the seller's card without being marked.
+
+        The managers of the units above the seller, leaders and admins; anyone else who
+        put a KPI on the card is marked on it and in governance.
+        """
+        allowed = set(self.leaders)
+        for unit_id in self.tree.chain(seller.unit_id):
+            manager = self.unit_managers.get(unit_id)
+            if manager is not None and manager != seller.id:
+                allowed |= self.users_of_seller.get(manager, set())
+        return allowed
 
 
 # --- the card ---------------------------------------------------------------------------
@@ -218,41 +261,61 @@ def _history_labels(period: Period) -> list[Period]:
     return found
 
 
-def seller_scorecard(
-    session: Session, *, actor: Actor, seller: Seller, period: Period, today: date | None = None
-) -> Scorecard:
-    """Return the seller's scorecard for ``period``; refuses a seller the actor may not see."""
-    if not actor.can_see_seller(seller):
-        raise NotFound(_("There is no seller %(id)s that you may see.", id=seller.external_id))
-    sync_builtin_kpis(session)
-    template, lines = card_lines(session, seller)
-    kpis = {
-        k.id: k for k in session.scalars(select(Kpi).where(Kpi.id.in_([ln.kpi_id for ln in lines])))
-    }
-    versions = Versions.load(session)
-    history = _history_labels(period)
-    stored = {
-        (value.kpi_id, value.period): value.value
-        for value in session.scalars(
-            select(KpiValue).where(
-                KpiValue.subject_kind == SubjectKind.SELLER,
-                KpiValue.subject_id == seller.id,
-                KpiValue.kpi_id.in_(list(kpis)),
-                KpiValue.period.in_([p.label for p in history]),
-            )
+def _stored_values(
+    session: Session, seller_ids: list[int], kpi_ids: list[int], labels: list[str]
+) -> dict[tuple[int, int, str], float | None]:
+    rows = session.execute(
+        select(KpiValue.subject_id, KpiValue.kpi_id, KpiValue.period, KpiValue.value).where(
+            KpiValue.subject_kind == SubjectKind.SELLER,
+            KpiValue.subject_id.in_(seller_ids),
+            KpiValue.kpi_id.in_(kpi_ids),
+            KpiValue.period.in_(labels),
         )
-    }
-    allowed = _reporting_line(session, seller)
-    today = today or datetime.now(ZoneInfo(get_settings().timezone)).date()
+    ).all()
+    return {(seller, kpi, period): value for seller, kpi, period, value in rows}
+
+
+def _today() -> date:
+    return datetime.now(ZoneInfo(get_settings().timezone)).date()
+
+
+def build_cards(
+    session: Session, sellers: list[Seller], period: Period, *, today: date | None = None
+) -> list[Scorecard]:
+    """Return the scorecards of ``sellers`` for ``period`` (visibility checked by callers)."""
+    sync_builtin_kpis(session)
+    book = CardBook(session, sellers)
+    history = _history_labels(period)
+    lines_by_seller = {seller.id: book.lines_of(seller) for seller in sellers}
+    kpi_ids = sorted({line.kpi_id for lines in lines_by_seller.values() for line in lines})
+    stored = _stored_values(
+        session, [seller.id for seller in sellers], kpi_ids, [p.label for p in history]
+    )
+    today = today or _today()
+    return [
+        _card(book, seller, period, lines_by_seller[seller.id], stored, history, today)
+        for seller in sellers
+    ]
+
+
+def _card(
+    book: CardBook,
+    seller: Seller,
+    period: Period,
+    lines: list[EffectiveLine],
+    stored: dict[tuple[int, int, str], float | None],
+    history: list[Period],
+    today: date,
+) -> Scorecard:
+    allowed = book.reporting_line(seller)
     running = period.contains(today)
     shown: list[CardLine] = []
     for line in lines:
-        kpi = kpis[line.kpi_id]
-        version = versions.in_force(kpi.id, period.start)
+        kpi = book.kpis[line.kpi_id]
+        version = book.versions.in_force(kpi.id, period.start)
         target = scaled_target(
             line.target if line.target is not None else version.target, kpi, period
         )
-        actual = stored.get((kpi.id, period.label))
         card = CardLine(
             kpi=kpi,
             name=display_name(kpi),
@@ -260,8 +323,8 @@ def seller_scorecard(
             target=target,
             green_from=line.green_from if line.green_from is not None else version.green_from,
             amber_from=line.amber_from if line.amber_from is not None else version.amber_from,
-            actual=actual,
-            history=[(p.label, stored.get((kpi.id, p.label))) for p in history],
+            actual=stored.get((seller.id, kpi.id, period.label)),
+            history=[(p.label, stored.get((seller.id, kpi.id, p.label))) for p in history],
             imposed=line.assigned_by_id is not None and line.assigned_by_id not in allowed,
         )
         judged_target = target
@@ -269,17 +332,18 @@ def seller_scorecard(
             # Mid-period, a sum is judged against the share of the target due by today.
             card.expected_by_now = target * period.elapsed_share(today)
             judged_target = card.expected_by_now
-        card.attainment = attainment(actual, judged_target, kpi.direction)
+        card.attainment = attainment(card.actual, judged_target, kpi.direction)
         card.light = light(card.attainment, green_from=card.green_from, amber_from=card.amber_from)
         if card.off_track:
             card.decision_rule = display_rule(version)
         shown.append(card)
 
     level_scores = {
-        level: weighted_mean([(ln.weight, ln.attainment) for ln in shown if ln.kpi.level == level])
+        str(level): weighted_mean(
+            [(ln.weight, ln.attainment) for ln in shown if ln.kpi.level == level]
+        )
         for level in LEVELS
     }
-    balanced = weighted_mean([(ln.weight, ln.attainment) for ln in shown])
     will, foundation = level_scores[Level.WILL], level_scores[Level.FOUNDATION]
     capacity = None
     weak = False
@@ -290,13 +354,95 @@ def seller_scorecard(
     return Scorecard(
         seller=seller,
         period=period,
-        template=template,
+        template=book.template_of(seller),
         lines=shown,
-        level_scores={str(k): v for k, v in level_scores.items()},
-        balanced_index=balanced,
+        level_scores=level_scores,
+        balanced_index=weighted_mean([(ln.weight, ln.attainment) for ln in shown]),
         capacity=capacity,
         capacity_weak=weak,
         warnings=card_warnings(shown),
+    )
+
+
+def seller_scorecard(
+    session: Session, *, actor: Actor, seller: Seller, period: Period, today: date | None = None
+) -> Scorecard:
+    """Return the seller's scorecard for ``period``; refuses a seller the actor may not see."""
+    if not actor.can_see_seller(seller):
+        raise NotFound(_("There is no seller %(id)s that you may see.", id=seller.external_id))
+    return build_cards(session, [seller], period, today=today)[0]
+
+
+@dataclass
+class Heatmap:
+    """Sellers x KPIs of a unit for a period, coloured by attainment."""
+
+    unit: Unit
+    period: Period
+    columns: list[Kpi]
+    column_names: list[str]
+    cards: list[Scorecard]
+    sort: str
+    descending: bool
+
+    def cell(self, card: Scorecard, kpi: Kpi) -> CardLine | None:
+        for line in card.lines:
+            if line.kpi.id == kpi.id:
+                return line
+        return None
+
+
+def unit_heatmap(
+    session: Session,
+    *,
+    actor: Actor,
+    unit: Unit,
+    period: Period,
+    sort: str = "name",
+    descending: bool = False,
+    today: date | None = None,
+) -> Heatmap:
+    """Return the heatmap of the sellers in ``unit`` and below that the actor may see.
+
+    ``sort`` is ``name``, ``index`` (the balanced index) or a KPI code (its attainment);
+    sellers without a value sort last either way. Refuses a unit the actor may not see.
+    """
+    if not actor.can_see_unit(unit.id):
+        raise NotFound(_("There is no unit %(id)s that you may see.", id=unit.external_id))
+    units = UnitTree.load(session).subtree(unit.id)
+    sellers = list(
+        session.scalars(
+            select(Seller)
+            .where(Seller.unit_id.in_(units), Seller.active, actor.sellers_clause())
+            .order_by(Seller.name)
+        )
+    )
+    cards = build_cards(session, sellers, period, today=today)
+    columns: dict[int, tuple[tuple[int, int], Kpi]] = {}
+    for card in cards:
+        for position, line in enumerate(card.lines):
+            key = (LEVELS.index(Level(line.kpi.level)), position)
+            if line.kpi.id not in columns or key < columns[line.kpi.id][0]:
+                columns[line.kpi.id] = (key, line.kpi)
+    ordered = [kpi for _key, kpi in sorted(columns.values(), key=lambda item: item[0])]
+
+    def sort_key(card: Scorecard) -> tuple[bool, float | str]:
+        if sort == "name":
+            return (False, card.seller.name.casefold())
+        if sort == "index":
+            value = card.balanced_index
+        else:
+            line = next((ln for ln in card.lines if ln.kpi.code == sort), None)
+            value = line.attainment if line else None
+        if value is None:
+            return (True, 0.0)
+        return (False, -value if descending else value)
+
+    cards.sort(key=sort_key)
+    if sort == "name" and descending:
+        cards.reverse()
+    return Heatmap(
+        unit, period, ordered, [display_name(k) for k in ordered], cards, sort, descending
     )
 
 

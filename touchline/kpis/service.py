@@ -1,12 +1,17 @@
-"""Choosing periods for the KPI pages and API."""
+"""What the KPI pages and API share: choosing periods, tables as CSV."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from fastapi.responses import Response
+
 from touchline.config import get_settings
 from touchline.errors import InvalidInput
+from touchline.kpis.scorecards import Heatmap
 from touchline.org.periods import Period, PeriodError, PeriodKind, parse_period, period_containing
 
 
@@ -43,3 +48,30 @@ def period_choices(chosen: Period) -> list[Period]:
     if chosen.label not in {p.label for p in found}:
         found.insert(0, chosen)
     return found
+
+
+def heatmap_csv(heatmap: Heatmap) -> str:
+    """Return the heatmap as CSV: per seller the balanced index and each KPI's actual,
+    target and attainment, unrounded."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = ["seller_id", "seller", "balanced_index"]
+    for kpi in heatmap.columns:
+        header += [f"{kpi.code}_actual", f"{kpi.code}_target", f"{kpi.code}_attainment"]
+    writer.writerow(header)
+    for card in heatmap.cards:
+        row: list[object] = [card.seller.external_id, card.seller.name, card.balanced_index]
+        for kpi in heatmap.columns:
+            line = heatmap.cell(card, kpi)
+            row += [line.actual, line.target, line.attainment] if line else ["", "", ""]
+        writer.writerow(["" if value is None else value for value in row])
+    return out.getvalue()
+
+
+def csv_response(text: str, filename: str) -> Response:
+    """Return ``text`` as a CSV download called ``filename``."""
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
