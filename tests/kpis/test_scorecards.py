@@ -230,3 +230,19 @@ def test_a_manager_sees_the_heatmap_page_and_its_csv(db, imported, client):
     assert company.status_code == 200
     assert "Anne" in company.text
     assert "Dora" not in company.text
+
+
+def test_the_scorecard_prints_to_pdf(db, imported, client):
+    from tests.conftest import sign_in
+    from tests.factories import PASSWORD, make_user
+    from touchline.auth.models import Role
+
+    _with_card(db)
+    make_user(db, "anne@x.dk", Role.SELLER, _seller(db, "S2"))
+    db.commit()
+    sign_in(client, "anne@x.dk", PASSWORD)
+    pdf = client.get("/sellers/S2/scorecard.pdf?period=2026-Q1")
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    assert client.get("/sellers/S3/scorecard.pdf?period=2026-Q1").status_code == 404

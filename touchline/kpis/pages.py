@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from touchline.deps import Db, SignedIn
-from touchline.kpis import catalogue
+from touchline.kpis import catalogue, printing
 from touchline.kpis.scorecards import level_label, seller_scorecard, unit_heatmap
 from touchline.kpis.service import chosen_period, csv_response, heatmap_csv, period_choices
 from touchline.org import service as org
@@ -28,6 +28,22 @@ def scorecard(
         "periods": period_choices(chosen),
     }
     return render(request, "kpis/scorecard.html", context)
+
+
+@router.get("/sellers/{external_id}/scorecard.pdf")
+def scorecard_pdf(db: Db, actor: SignedIn, external_id: str, period: str | None = None) -> Response:
+    seller = org.get_seller(db, actor=actor, external_id=external_id)
+    chosen = chosen_period(period)
+    card = seller_scorecard(db, actor=actor, seller=seller, period=chosen)
+    return Response(
+        printing.scorecard_pdf(card),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="scorecard-{seller.external_id}-{chosen.label}.pdf"'
+            )
+        },
+    )
 
 
 @router.get("/units/{external_id}/heatmap")

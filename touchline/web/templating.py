@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
@@ -21,6 +21,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, se
 from touchline import i18n
 from touchline.auth.sessions import csrf_token
 from touchline.config import LANGUAGES
+from touchline.kpis.display import format_kpi_value
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DOMAINS = ("auth", "crm", "kpis", "org")
@@ -39,22 +40,6 @@ def _date(value: date | datetime | None, style: str = "medium") -> str:
     if isinstance(value, datetime):
         return format_datetime(value, format=style, locale=i18n.babel_locale())
     return format_date(value, format=style, locale=i18n.babel_locale())
-
-
-def _kpi_value(value: float | None, kpi: Any) -> str:
-    """Return a KPI value formatted by its unit: money, percent, hours, days, score."""
-    if value is None:
-        return "–"
-    if kpi.unit == "ratio":
-        return format_percent(
-            value,
-            format="#,##0" + ("." + "0" * kpi.decimals if kpi.decimals else "") + " %",
-            locale=i18n.babel_locale(),
-        )
-    text = _number(value, kpi.decimals)
-    if kpi.unit == "hours":
-        return f"{text} h"
-    return text
 
 
 def build_environment() -> Environment:
@@ -79,7 +64,7 @@ def build_environment() -> Environment:
     )
     environment.filters["number"] = _number
     environment.filters["date"] = _date
-    environment.filters["kpi"] = _kpi_value
+    environment.filters["kpi"] = format_kpi_value
     environment.globals["LANGUAGES"] = LANGUAGES
     return environment
 
