@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from touchline.auth.policy import SYSTEM
 from touchline.config import get_settings
 from touchline.kpis.compute import compute_all
-from touchline.kpis.models import Kpi, KpiValue, SubjectKind
+from touchline.kpis.models import Kpi, KpiValue, Objective, SubjectKind
 from touchline.kpis.scorecards import LineSpec, assign_template, save_template
 from touchline.org.models import Unit
 from touchline.org.periods import PeriodKind, period_containing
@@ -92,3 +92,38 @@ def build_scorecards(
     root = session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id))
     if root is not None:
         assign_template(session, actor=SYSTEM, template=template, unit=root)
+    _objectives(session, kpis)
+
+
+# Company objective -> its sub-objectives -> the KPIs serving each.
+OBJECTIVES = (
+    (
+        "Grow with new customers",
+        "Win accounts we have never sold to, in every region.",
+        (
+            ("Win new accounts", 2.0, ("new_customers", "meetings_new_customers")),
+            ("Sell with quality", 1.0, ("meeting_quality", "objection_handling")),
+        ),
+    ),
+    (
+        "A sales force that lasts",
+        "Energy, knowledge and tools that carry the results.",
+        (("Energy and knowledge", 1.0, ("pulse_energy", "product_knowledge")),),
+    ),
+)
+
+
+def _objectives(session: Session, kpis: dict[str, Kpi]) -> None:
+    from touchline.kpis.objectives import create_objective, link_kpi
+
+    for title, description, children in OBJECTIVES:
+        top = create_objective(session, actor=SYSTEM, title=title, description=description)
+        for child_title, weight, codes in children:
+            child = create_objective(
+                session, actor=SYSTEM, title=child_title, parent_id=top.id, weight=weight
+            )
+            for code in codes:
+                link_kpi(session, actor=SYSTEM, kpi=kpis[code], objective=child)
+    # Revenue serves the company's growth as a whole.
+    first = session.scalar(select(Objective).where(Objective.title == OBJECTIVES[0][0]))
+    link_kpi(session, actor=SYSTEM, kpi=kpis["revenue_won"], objective=first)

@@ -26,11 +26,11 @@ import functools
 import math
 import operator
 import re
-from collections.abc import Callable, Collection, Container, Iterator, Mapping
+from collections.abc import Callable, Collection, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from numbers import Real
-from typing import Any, Literal, NoReturn, TypeAlias, assert_never
+from typing import Any, Literal, NamedTuple, NoReturn, TypeAlias, assert_never
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,6 +47,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.sql import operators as sql_operators
+from sqlalchemy.sql.elements import Grouping
 
 MAX_LENGTH = 500
 MAX_DEPTH = 50
@@ -56,6 +57,11 @@ FUNCTIONS = ("abs", "max", "min")
 # (SQL has no way to name a value once and reuse it), so nesting them multiplies the
 # query's size. This caps how many metric and number references the query may hold.
 MAX_DATABASE_TERMS = 1000
+# SQLite's parser gives up near 100 levels of pending parentheses, operators and calls
+# ("parser stack overflow"), well before MAX_DEPTH for some shapes: a / (b / (c / ...))
+# fails at 17 levels. Expressions are measured against this lower cap (see
+# _database_nesting), which leaves room for the query the expression is placed in.
+MAX_DATABASE_NESTING = 60
 
 _METRIC_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _ALLOWED = "use + - * / and min, max, abs"
@@ -303,8 +309,8 @@ class _Reader:
             self.refuse_syntax(error)
         except RecursionError:
             self.refuse(f"the expression nests deeper than {MAX_DEPTH} levels", None, "")
-        term, _size = self.read(tree.body, 1)
-        return Expression(text=self.source, names=frozenset(self.names), _term=term)
+        read = self.read(tree.body, 1)
+        return Expression(text=self.source, names=frozenset(self.names), _term=read.term)
 
     # positions and refusals
 
@@ -346,44 +352,50 @@ class _Reader:
 
     # the walk
 
-    def read(self, node: ast.expr, depth: int) -> tuple[_Term, int]:
-        """Return the checked term for ``node`` and how many terms it becomes in SQL."""
+    def read(self, node: ast.expr, depth: int) -> _Read:
+        """Return the checked term for ``node``, refusing it when it nests or grows too far."""
         if depth > MAX_DEPTH:
             self.refuse(
                 f"the expression nests deeper than {MAX_DEPTH} levels",
                 self.start(node),
                 ": split it into smaller KPIs",
             )
-        term, size = self.read_node(node, depth)
-        if size > MAX_DATABASE_TERMS:
+        read = self.read_node(node, depth)
+        if read.size > MAX_DATABASE_TERMS:
             self.refuse(
                 "the expression is too complex",
                 self.start(node),
-                f": min and max repeat their arguments in the database query, which would "
-                f"grow to {size} terms (the limit is {MAX_DATABASE_TERMS}); "
+                ": min and max repeat their arguments in the database query, which would "
+                f"grow to {read.size} terms (the limit is {MAX_DATABASE_TERMS}); "
                 "nest fewer of them",
             )
-        return term, size
+        if read.nesting > MAX_DATABASE_NESTING:
+            self.refuse(
+                "the expression nests too deeply for the database",
+                self.start(node),
+                f": its query would need {read.nesting} levels of parentheses, operators "
+                f"and functions (the limit is {MAX_DATABASE_NESTING}); write it flatter, "
+                "e.g. a + b + c rather than a + (b + (c)), or split it into smaller KPIs",
+            )
+        return read
 
-    def read_node(self, node: ast.expr, depth: int) -> tuple[_Term, int]:
+    def read_node(self, node: ast.expr, depth: int) -> _Read:
         match node:
             case ast.Constant(value=value) if isinstance(value, int | float) and not isinstance(
                 value, bool
             ):
-                return _Number(self.number(node, value)), 1
+                return _measure(_Number(self.number(node, value)), [])
             case ast.Name(id=name):
-                return self.metric(node, name), 1
+                return _measure(self.metric(node, name), [])
             case ast.UnaryOp(op=ast.UAdd(), operand=operand):
                 return self.read(operand, depth + 1)
             case ast.UnaryOp(op=ast.USub(), operand=operand):
-                term, size = self.read(operand, depth + 1)
-                return _Negation(term), size
+                inner = self.read(operand, depth + 1)
+                return _measure(_Negation(inner.term), [inner])
             case ast.BinOp(left=left, op=op, right=right) if type(op) in _SYMBOLS:
-                left_term, left_size = self.read(left, depth + 1)
-                right_term, right_size = self.read(right, depth + 1)
-                return _Arithmetic(_SYMBOLS[type(op)], left_term, right_term), (
-                    left_size + right_size
-                )
+                a = self.read(left, depth + 1)
+                b = self.read(right, depth + 1)
+                return _measure(_Arithmetic(_SYMBOLS[type(op)], a.term, b.term), [a, b])
             case ast.Call():
                 return self.call(node, depth)
         self.refuse_construct(node)
@@ -418,7 +430,7 @@ class _Reader:
         self.names.add(name)
         return _Metric(name, at)
 
-    def call(self, node: ast.Call, depth: int) -> tuple[_Term, int]:
+    def call(self, node: ast.Call, depth: int) -> _Read:
         callee = node.func
         if not isinstance(callee, ast.Name):
             self.read(callee, depth + 1)  # an attribute or the like is refused by name
@@ -455,11 +467,8 @@ class _Reader:
                 self.start(node),
                 f": write {name}(a, b, ...)",
             )
-        terms = tuple(term for term, _size in read)
-        size = sum(size for _term, size in read)
-        if name == "abs":
-            return _Call("abs", terms), size
-        return _Call("min" if name == "min" else "max", terms), (len(terms) + 1) * size
+        function: Function = "abs" if name == "abs" else "min" if name == "min" else "max"
+        return _measure(_Call(function, tuple(argument.term for argument in read)), read)
 
     def refuse_construct(self, node: ast.expr) -> NoReturn:
         what, at = self.describe(node)
@@ -607,6 +616,42 @@ def _columns(
 # --- SQL --------------------------------------------------------------------------------
 
 
+class _Read(NamedTuple):
+    """A checked term with what its SQL will weigh."""
+
+    term: _Term
+    size: int  # metric and number references written in its SQL
+    nesting: int  # levels of SQLite's parser stack its SQL needs
+
+
+def _measure(term: _Term, parts: Sequence[_Read]) -> _Read:
+    """Return ``term`` with its SQL's size and nesting, given those of its parts.
+
+    The nesting counts what SQLite's parser holds open while it reads the SQL that
+    ``_sql`` writes; the weights were measured against SQLite's parser with each shape
+    nested until it overflowed, and round up.
+    """
+    sizes = [part.size for part in parts]
+    nestings = [part.nesting for part in parts]
+    match term:
+        case _Number():  # ?
+            return _Read(term, 1, 1)
+        case _Metric():  # CAST(x AS FLOAT)
+            return _Read(term, 1, 4)
+        case _Negation():  # -(x)
+            return _Read(term, sizes[0], nestings[0] + 2)
+        case _Arithmetic("/", _, _):  # (a) / nullif(b, 0)
+            return _Read(term, sum(sizes), max(nestings[0] + 1, nestings[1] + 5))
+        case _Arithmetic():  # (a) - (b)
+            return _Read(term, sum(sizes), max(nestings[0] + 1, nestings[1] + 3))
+        case _Call("abs", _):  # abs(x)
+            return _Read(term, sizes[0], nestings[0] + 3)
+        case _Call(_, arguments):  # CASE WHEN (a IS NULL OR ...) WHEN (a <= b AND ...) ...
+            return _Read(term, (len(arguments) + 1) * sum(sizes), max(nestings) + 7)
+        case _:
+            assert_never(term)
+
+
 _DIVISION_PRECEDENCE = sql_operators._PRECEDENCE[sql_operators.truediv]
 _SQL: dict[Symbol, Callable[[ColumnElement[Any], ColumnElement[Any]], ColumnElement[Any]]] = {
     "+": operator.add,
@@ -636,6 +681,10 @@ def _sql(term: _Term, columns: Mapping[str, ColumnElement[Any]]) -> ColumnElemen
                 # own '/' would add "+ 0.0" on SQLite, one more level for its parser.
                 divisor = func.nullif(b, literal(0.0, Float), type_=Float)
                 return a.op("/", precedence=_DIVISION_PRECEDENCE, return_type=Float)(divisor)
+            if isinstance(right, _Arithmetic):
+                # SQLAlchemy would write a + (b + c) as a + b + c; floats do not
+                # associate, so the database must add in the order the user wrote.
+                b = Grouping(b)
             return _SQL[symbol](a, b)
         case _Call("abs", (argument,)):
             return func.abs(_sql(argument, columns), type_=Float)

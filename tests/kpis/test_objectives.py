@@ -1,0 +1,152 @@
+"""Objectives, alignment, governance and the KPI editor pages."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import csrf_from, sign_in
+from tests.factories import PASSWORD, make_user
+from tests.kpis.test_scorecards import TODAY, _seller, _unit, _with_card, imported  # noqa: F401
+from touchline.auth.models import Role
+from touchline.auth.policy import SYSTEM
+from touchline.errors import Forbidden, InvalidInput
+from touchline.kpis import catalogue
+from touchline.kpis.governance import governance_report
+from touchline.kpis.models import Kpi, KpiVersion
+from touchline.kpis.objectives import alignment, create_objective, link_kpi, objective_tree
+
+
+def test_progress_rolls_up_from_kpis_and_children_by_weight(db, imported):  # noqa: F811
+    _with_card(db)  # revenue_won target 100 (S2: 100.5 %, S3: 0 %), meetings target 1
+    top = create_objective(db, actor=SYSTEM, title="Grow")
+    revenue = create_objective(db, actor=SYSTEM, title="Revenue", parent_id=top.id, weight=3)
+    activity = create_objective(db, actor=SYSTEM, title="Activity", parent_id=top.id, weight=1)
+    link_kpi(db, actor=SYSTEM, kpi=catalogue.get_kpi(db, "revenue_won"), objective=revenue)
+    link_kpi(db, actor=SYSTEM, kpi=catalogue.get_kpi(db, "meetings"), objective=activity)
+    (root,) = objective_tree(db, actor=SYSTEM, period=imported)
+    by_title = {child.objective.title: child for child in root.children}
+    # Revenue: mean attainment over the sellers with it on their card.
+    revenue_progress = by_title["Revenue"].progress
+    activity_progress = by_title["Activity"].progress
+    assert revenue_progress is not None
+    assert activity_progress is not None
+    assert root.progress == pytest.approx((3 * revenue_progress + activity_progress) / 4)
+    empty, loose = alignment(db, actor=SYSTEM)
+    assert empty == []
+    assert "revenue_won" not in {kpi.code for kpi in loose}
+    assert "calls" in {kpi.code for kpi in loose}
+
+
+def test_objectives_refuse_bad_input_and_outsiders(db, imported):  # noqa: F811
+    from touchline.auth.policy import Actor
+
+    with pytest.raises(InvalidInput):
+        create_objective(db, actor=SYSTEM, title="  ")
+    with pytest.raises(InvalidInput):
+        create_objective(db, actor=SYSTEM, title="Weightless", weight=0)
+    with pytest.raises(InvalidInput):
+        create_objective(db, actor=SYSTEM, title="Orphan", parent_id=9999)
+    seller = Actor(user=None, role=Role.SELLER, own_seller_id=_seller(db, "S3").id)
+    with pytest.raises(Forbidden):
+        create_objective(db, actor=seller, title="Mine", unit=_unit(db, "T1"))
+
+
+def test_governance_finds_too_many_kpis_weights_missing_levels_and_rules(db, imported):  # noqa: F811
+    from touchline.kpis.scorecards import LineSpec, save_template
+
+    codes = [
+        "revenue_won",
+        "deals_won",
+        "win_rate",
+        "calls",
+        "emails",
+        "demos",
+        "meetings",
+        "social_touches",
+    ]
+    save_template(db, actor=SYSTEM, name="Crowded", lines=[LineSpec(code, 10) for code in codes])
+    kpi = catalogue.get_kpi(db, "calls")
+    version = db.scalar(select(KpiVersion).where(KpiVersion.kpi_id == kpi.id))
+    version.decision_rule = ""
+    report = governance_report(db, actor=SYSTEM)
+    (check,) = report.templates
+    assert check.too_many
+    assert check.weights_off
+    assert set(check.missing_levels) == {"will", "foundation"}
+    assert "calls" in {kpi.code for kpi, _name in report.without_rule}
+    assert "revenue_won" in {kpi.code for kpi, _name in report.without_objective}
+
+
+def test_a_kpi_set_by_someone_outside_the_line_is_marked(db, imported):  # noqa: F811
+    from touchline.auth.policy import actor_for
+    from touchline.kpis.scorecards import LineSpec, seller_scorecard, set_seller_line
+
+    _with_card(db)
+    # Dora manages R1 (above Anne's T1); a leader from elsewhere is never "outside".
+    leader = make_user(db, "lea@x.dk", Role.LEADER)
+    set_seller_line(
+        db, actor=actor_for(db, leader), seller=_seller(db, "S2"), spec=LineSpec("calls", 0, 5)
+    )
+    card = seller_scorecard(
+        db, actor=SYSTEM, seller=_seller(db, "S2"), period=imported, today=TODAY
+    )
+    assert not any(line.imposed for line in card.lines)
+    outsider = make_user(db, "bo@x.dk", Role.MANAGER, _seller(db, "S3"))
+    line = set_seller_line(db, actor=SYSTEM, seller=_seller(db, "S2"), spec=LineSpec("demos", 0, 2))
+    line.assigned_by_id = outsider.id
+    card = seller_scorecard(
+        db, actor=SYSTEM, seller=_seller(db, "S2"), period=imported, today=TODAY
+    )
+    assert [line.kpi.code for line in card.lines if line.imposed] == ["demos"]
+    assert [item.by for item in governance_report(db, actor=SYSTEM).imposed] == ["bo@x.dk"]
+
+
+def test_a_leader_adds_a_kpi_and_a_version_through_the_pages(db, imported, client):  # noqa: F811
+    make_user(db, "lea@x.dk", Role.LEADER)
+    db.commit()
+    token = sign_in(client, "lea@x.dk", PASSWORD)
+    form = {
+        "csrf_token": token,
+        "code": "revenue_per_meeting",
+        "name": "Revenue per meeting",
+        "level": "result",
+        "formula": "revenue_won / meetngs",
+    }
+    refused = client.post("/kpis/new", data=form)
+    assert refused.status_code == 422
+    assert "meetings" in refused.text  # the nearest known name is suggested
+    assert db.scalar(select(Kpi).where(Kpi.code == "revenue_per_meeting")) is None
+    created = client.post("/kpis/new", data=form | {"formula": "revenue_won / meetings"})
+    assert created.status_code == 303
+    page = client.get("/kpis/revenue_per_meeting")
+    version = client.post(
+        "/kpis/revenue_per_meeting",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "effective_from": "2026-Q3",
+            "formula": "revenue_won / (meetings + 1)",
+            "green_from": "100",
+            "amber_from": "80",
+        },
+    )
+    assert version.status_code == 303
+    formulas = [
+        v["formula"] for v in client.get("/api/v1/kpis/revenue_per_meeting").json()["versions"]
+    ]
+    assert formulas == ["revenue_won / meetings", "revenue_won / (meetings + 1)"]
+    assert client.get("/governance").status_code == 200
+    assert client.get("/objectives").status_code == 200
+
+
+def test_sellers_may_not_edit_kpis(db, imported, client):  # noqa: F811
+    make_user(db, "anne@x.dk", Role.SELLER, _seller(db, "S2"))
+    db.commit()
+    token = sign_in(client, "anne@x.dk", PASSWORD)
+    assert client.get("/kpis/new").status_code == 403
+    assert client.get("/governance").status_code == 403
+    refused = client.post(
+        "/kpis/calls", data={"csrf_token": token, "effective_from": "2026-Q3", "formula": "calls"}
+    )
+    assert refused.status_code == 403
+    assert client.get("/objectives").status_code == 200
