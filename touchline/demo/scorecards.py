@@ -89,9 +89,9 @@ def build_scorecards(
         lines=specs,
         description="Seven KPIs across the four levels for sellers with their own accounts.",
     )
-    root = session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id))
-    if root is not None:
-        assign_template(session, actor=SYSTEM, template=template, unit=root)
+    # The card is for the sellers in the teams; managers above them have none yet.
+    for team in session.scalars(select(Unit).where(Unit.kind == "team").order_by(Unit.id)):
+        assign_template(session, actor=SYSTEM, template=template, unit=team)
     _objectives(session, kpis)
 
 
