@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from touchline.deps import Db, LeaderUp, SignedIn
-from touchline.kpis import catalogue
+from touchline.kpis import catalogue, entries
 from touchline.kpis.schemas import KpiCreate, KpiRead, KpiUpdate
 from touchline.kpis.scorecards import seller_scorecard, unit_heatmap
 from touchline.kpis.service import chosen_period
@@ -106,6 +106,58 @@ def get_heatmap(
             )
             for card in found.cards
         ],
+    )
+
+
+class EntryIn(BaseModel):
+    kpi: str
+    period: str
+    value: float
+    note: str = ""
+
+
+class EntryRead(BaseModel):
+    kpi: str
+    period: str
+    value: float
+    note: str
+    entered_by: str
+
+
+@router.get("/sellers/{external_id}/entries")
+def list_entries(db: Db, actor: SignedIn, external_id: str) -> list[EntryRead]:
+    seller = org.get_seller(db, actor=actor, external_id=external_id)
+    codes = {kpi.id: kpi.code for kpi in catalogue.list_kpis(db, actor=actor)}
+    return [
+        EntryRead(
+            kpi=codes[entry.kpi_id],
+            period=entry.period,
+            value=entry.value,
+            note=entry.note,
+            entered_by=entry.entered_by,
+        )
+        for entry in entries.entries_of(db, actor=actor, seller=seller)
+    ]
+
+
+@router.post("/sellers/{external_id}/entries", status_code=201)
+def add_entry(db: Db, actor: SignedIn, external_id: str, entry_in: EntryIn) -> EntryRead:
+    seller = org.get_seller(db, actor=actor, external_id=external_id)
+    entry = entries.enter_value(
+        db,
+        actor=actor,
+        seller=seller,
+        kpi_code=entry_in.kpi,
+        period=entry_in.period,
+        value=entry_in.value,
+        note=entry_in.note,
+    )
+    return EntryRead(
+        kpi=entry_in.kpi,
+        period=entry.period,
+        value=entry.value,
+        note=entry.note,
+        entered_by=entry.entered_by,
     )
 
 

@@ -13,14 +13,21 @@ from touchline.auth.models import Role
 from touchline.deps import Db, LeaderUp, ManagerUp, SignedIn
 from touchline.errors import DomainError, InvalidInput
 from touchline.i18n import gettext as _
-from touchline.kpis import catalogue, objectives, printing
+from touchline.kpis import catalogue, entries, objectives, printing
 from touchline.kpis.governance import governance_report
 from touchline.kpis.metrics import METRICS
-from touchline.kpis.models import Kpi, Objective
+from touchline.kpis.models import Kpi, KpiSource, Objective
 from touchline.kpis.schemas import KpiCreate, KpiDefinition, KpiUpdate
-from touchline.kpis.scorecards import LEVELS, level_label, seller_scorecard, unit_heatmap
+from touchline.kpis.scorecards import (
+    LEVELS,
+    Scorecard,
+    level_label,
+    seller_scorecard,
+    unit_heatmap,
+)
 from touchline.kpis.service import chosen_period, csv_response, heatmap_csv, period_choices
 from touchline.org import service as org
+from touchline.org.models import Seller
 from touchline.web.templating import render
 
 router = APIRouter()
@@ -33,12 +40,59 @@ def scorecard(
     seller = org.get_seller(db, actor=actor, external_id=external_id)
     chosen = chosen_period(period)
     card = seller_scorecard(db, actor=actor, seller=seller, period=chosen)
-    context = {
+    return render(request, "kpis/scorecard.html", _card_context(db, actor, seller, card))
+
+
+def _card_context(db: Db, actor: SignedIn, seller: Seller, card: Scorecard) -> dict[str, object]:
+    may_enter = actor.can_manage_seller(seller) or actor.own_seller_id == seller.id
+    manual = (
+        list(
+            db.scalars(
+                select(Kpi)
+                .where(Kpi.source == KpiSource.MANUAL, Kpi.status == "active")
+                .order_by(Kpi.code)
+            )
+        )
+        if may_enter
+        else []
+    )
+    return {
         "card": card,
         "level_label": level_label,
-        "periods": period_choices(chosen),
+        "periods": period_choices(card.period),
+        "manual": [(kpi, catalogue.display_name(kpi)) for kpi in manual],
     }
-    return render(request, "kpis/scorecard.html", context)
+
+
+@router.post("/sellers/{external_id}/entries")
+def scorecard_entry(
+    request: Request,
+    db: Db,
+    actor: SignedIn,
+    external_id: str,
+    kpi: Annotated[str, Form()],
+    period: Annotated[str, Form()],
+    value: Annotated[str, Form()],
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    seller = org.get_seller(db, actor=actor, external_id=external_id)
+    try:
+        with db.begin_nested():
+            number = _number(value, "value")
+            if number is None:
+                raise InvalidInput(_("Enter a value."), field="value")
+            if catalogue.get_kpi(db, kpi).unit == "ratio":
+                number /= 100.0  # the form asks for a percentage
+            entries.enter_value(
+                db, actor=actor, seller=seller, kpi_code=kpi, period=period, value=number, note=note
+            )
+    except DomainError as error:
+        card = seller_scorecard(db, actor=actor, seller=seller, period=chosen_period(None))
+        context = _card_context(db, actor, seller, card) | {"form_error": error.message}
+        return render(request, "kpis/scorecard.html", context, status_code=error.status_code)
+    return RedirectResponse(
+        f"/sellers/{seller.external_id}/scorecard?period={period}", status_code=303
+    )
 
 
 @router.get("/sellers/{external_id}/scorecard.pdf")
