@@ -65,3 +65,56 @@ def test_every_reference_kpi_matches_the_oracle_for_every_subject(db, demo_folde
         ]
         assert not wrong, f"{start}..{end}: {len(wrong)} wrong, e.g. {wrong[:5]}"
     assert np.nansum(values["revenue_won"]) == 0  # the last period holds nothing
+
+
+def test_the_company_time_zone_decides_the_day_and_the_midnight(db, demo_folder, monkeypatch):
+    from touchline.config import get_settings
+
+    monkeypatch.setenv("TOUCHLINE_TIMEZONE", "Europe/Copenhagen")
+    get_settings.cache_clear()
+    try:
+        report = run_import(db, actor=SYSTEM, path=demo_folder)
+        assert report.ok
+        db.flush()
+        # 2026-Q1 holds the spring change of the clocks (29 March).
+        start, end = date(2026, 1, 1), date(2026, 3, 31)
+        expected = reference_kpis(demo_folder, start, end, timezone="Europe/Copenhagen")
+        in_utc = reference_kpis(demo_folder, start, end, timezone="UTC")
+        organisation, values = compute(
+            db.connection(), start, end, zone=ZoneInfo("Europe/Copenhagen")
+        )
+    finally:
+        get_settings.cache_clear()
+    company = organisation.n_subjects - 1
+    assert expected[("company", "")] != in_utc[("company", "")]  # the zone matters here
+    for code in KPI_CODES:
+        assert _close(expected[("company", "")][code], float(values[code][company])), code
+
+
+def test_a_seller_who_moves_takes_their_history_to_the_new_unit(db, demo_folder):
+    from touchline.org.models import Seller, Unit
+
+    report = run_import(db, actor=SYSTEM, path=demo_folder)
+    assert report.ok
+    start, end = date(2026, 4, 1), date(2026, 6, 30)
+    seller = db.scalar(select(Seller).where(Seller.external_id == "S0020"))
+    old_unit = seller.unit_id
+    new_unit = db.scalar(
+        select(Unit.id).where(Unit.kind == "team", Unit.id != old_unit).order_by(Unit.id)
+    )
+    organisation, before = compute(db.connection(), start, end, zone=ZoneInfo("UTC"))
+    position = {int(u): i for i, u in enumerate(organisation.unit_ids)}
+    n = len(organisation.seller_ids)
+    own = before["revenue_won"][int(organisation.seller_index(np.array([seller.id]))[0])]
+    assert own > 0
+    seller.unit_id = new_unit
+    db.flush()
+    _organisation, after = compute(db.connection(), start, end, zone=ZoneInfo("UTC"))
+    # The rule (docs/kpis.md): a seller counts for the unit they belong to now, in every period.
+    assert after["revenue_won"][n + position[new_unit]] == pytest.approx(
+        before["revenue_won"][n + position[new_unit]] + own
+    )
+    assert after["revenue_won"][n + position[old_unit]] == pytest.approx(
+        before["revenue_won"][n + position[old_unit]] - own
+    )
+    assert after["revenue_won"][-1] == before["revenue_won"][-1]
