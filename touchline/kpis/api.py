@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel
+from sqlalchemy import select
 
-from touchline.deps import Db, LeaderUp, SignedIn
-from touchline.kpis import catalogue, entries
+from touchline.deps import Db, LeaderUp, ManagerUp, SignedIn
+from touchline.kpis import catalogue, entries, objectives, scorecards
+from touchline.kpis.governance import template_checks
+from touchline.kpis.models import Kpi
 from touchline.kpis.schemas import KpiCreate, KpiRead, KpiUpdate
 from touchline.kpis.scorecards import seller_scorecard, unit_heatmap
 from touchline.kpis.service import chosen_period
@@ -194,3 +197,174 @@ def get_scorecard(
         capacity_weak=card.capacity_weak,
         warnings=card.warnings,
     )
+
+
+class LineIn(BaseModel):
+    kpi: str
+    weight: float = 0.0
+    target: float | None = None
+    green_from: float | None = None
+    amber_from: float | None = None
+
+
+class TemplateIn(BaseModel):
+    description: str = ""
+    lines: list[LineIn]
+
+
+class TemplateRead(BaseModel):
+    name: str
+    description: str
+    lines: list[LineIn]
+    assigned_to: list[str]
+    active_kpis: int
+    weight_total: float
+    missing_levels: list[str]
+
+
+class AssignmentIn(BaseModel):
+    unit: str | None = None
+    seller: str | None = None
+
+
+class UnitTargetIn(BaseModel):
+    kpi: str
+    target: float
+
+
+def _template_reads(db: Db) -> list[TemplateRead]:
+    lines = scorecards.template_lines(db)
+    assigned = scorecards.assignment_labels(db)
+    codes = {kpi.id: kpi.code for kpi in db.scalars(select(Kpi))}
+    return [
+        TemplateRead(
+            name=check.template.name,
+            description=check.template.description,
+            lines=[
+                LineIn(
+                    kpi=codes[line.kpi_id],
+                    weight=line.weight,
+                    target=line.target,
+                    green_from=line.green_from,
+                    amber_from=line.amber_from,
+                )
+                for line in lines.get(check.template.id, [])
+            ],
+            assigned_to=assigned.get(check.template.id, []),
+            active_kpis=check.active_kpis,
+            weight_total=check.weight_total,
+            missing_levels=check.missing_levels,
+        )
+        for check in template_checks(db)
+    ]
+
+
+@router.get("/scorecard-templates")
+def list_templates(db: Db, actor: ManagerUp) -> list[TemplateRead]:
+    return _template_reads(db)
+
+
+@router.put("/scorecard-templates/{name}")
+def save_template(db: Db, actor: LeaderUp, name: str, template_in: TemplateIn) -> TemplateRead:
+    scorecards.save_template(
+        db,
+        actor=actor,
+        name=name,
+        description=template_in.description,
+        lines=[scorecards.LineSpec(**line.model_dump()) for line in template_in.lines],
+    )
+    return next(read for read in _template_reads(db) if read.name == name)
+
+
+@router.post("/scorecard-templates/{name}/assignments", status_code=201)
+def assign_template(
+    db: Db, actor: ManagerUp, name: str, assignment_in: AssignmentIn
+) -> TemplateRead:
+    template = scorecards.get_template(db, name)
+    scorecards.assign_template(
+        db,
+        actor=actor,
+        template=template,
+        unit=org.get_unit(db, actor=actor, external_id=assignment_in.unit)
+        if assignment_in.unit
+        else None,
+        seller=org.get_seller(db, actor=actor, external_id=assignment_in.seller)
+        if assignment_in.seller
+        else None,
+    )
+    return next(read for read in _template_reads(db) if read.name == name)
+
+
+@router.put("/sellers/{external_id}/scorecard/lines/{kpi}")
+def set_seller_line(db: Db, actor: SignedIn, external_id: str, kpi: str, line_in: LineIn) -> LineIn:
+    seller = org.get_seller(db, actor=actor, external_id=external_id)
+    spec = scorecards.LineSpec(**(line_in.model_dump() | {"kpi": kpi}))
+    scorecards.set_seller_line(db, actor=actor, seller=seller, spec=spec)
+    return LineIn(**spec.__dict__)
+
+
+@router.post("/units/{external_id}/targets")
+def set_unit_targets(
+    db: Db, actor: ManagerUp, external_id: str, target_in: UnitTargetIn
+) -> dict[str, int]:
+    unit = org.get_unit(db, actor=actor, external_id=external_id)
+    count = scorecards.set_unit_targets(
+        db, actor=actor, unit=unit, kpi_code=target_in.kpi, target=target_in.target
+    )
+    return {"sellers": count}
+
+
+class ObjectiveIn(BaseModel):
+    title: str
+    description: str = ""
+    parent_id: int | None = None
+    unit: str | None = None
+    seller: str | None = None
+    weight: float = 1.0
+
+
+class ObjectiveRead(BaseModel):
+    id: int
+    title: str
+    scope: str
+    weight: float
+    progress: float | None
+    kpis: list[str]
+    children: list[ObjectiveRead]
+
+
+def _objective_read(node: objectives.ObjectiveNode) -> ObjectiveRead:
+    return ObjectiveRead(
+        id=node.objective.id,
+        title=node.objective.title,
+        scope=node.scope,
+        weight=node.objective.weight,
+        progress=node.progress,
+        kpis=[kpi.code for kpi, _name, _attained in node.kpis],
+        children=[_objective_read(child) for child in node.children],
+    )
+
+
+@router.get("/objectives")
+def list_objectives(db: Db, actor: SignedIn, period: str | None = None) -> list[ObjectiveRead]:
+    roots = objectives.objective_tree(db, actor=actor, period=chosen_period(period))
+    return [_objective_read(root) for root in roots]
+
+
+@router.post("/objectives", status_code=201)
+def create_objective(db: Db, actor: ManagerUp, objective_in: ObjectiveIn) -> dict[str, int]:
+    created = objectives.create_objective(
+        db,
+        actor=actor,
+        title=objective_in.title,
+        description=objective_in.description,
+        parent_id=objective_in.parent_id,
+        unit=org.get_unit(db, actor=actor, external_id=objective_in.unit)
+        if objective_in.unit
+        else None,
+        seller=org.get_seller(db, actor=actor, external_id=objective_in.seller)
+        if objective_in.seller
+        else None,
+        weight=objective_in.weight,
+    )
+    return {"id": created.id}

@@ -60,6 +60,26 @@ class GovernanceReport:
         )
 
 
+def template_checks(session: Session) -> list[TemplateCheck]:
+    """Return each template's KPI count, weight total and missing levels, by name."""
+    kpis = {k.id: k for k in session.scalars(select(Kpi))}
+    checks = []
+    for template in session.scalars(select(ScorecardTemplate).order_by(ScorecardTemplate.name)):
+        lines = list(
+            session.scalars(select(ScorecardLine).where(ScorecardLine.template_id == template.id))
+        )
+        levels = {Level(kpis[line.kpi_id].level) for line in lines}
+        checks.append(
+            TemplateCheck(
+                template,
+                sum(1 for line in lines if kpis[line.kpi_id].status == "active"),
+                sum(line.weight for line in lines),
+                [str(level) for level in LEVELS if level not in levels],
+            )
+        )
+    return checks
+
+
 def governance_report(
     session: Session, *, actor: Actor, today: date | None = None
 ) -> GovernanceReport:
@@ -70,19 +90,7 @@ def governance_report(
     versions = Versions.load(session)
     report = GovernanceReport()
     day = today or company_today()
-    for template in session.scalars(select(ScorecardTemplate).order_by(ScorecardTemplate.name)):
-        lines = list(
-            session.scalars(select(ScorecardLine).where(ScorecardLine.template_id == template.id))
-        )
-        levels = {Level(kpis[line.kpi_id].level) for line in lines}
-        report.templates.append(
-            TemplateCheck(
-                template,
-                sum(1 for line in lines if kpis[line.kpi_id].status == "active"),
-                sum(line.weight for line in lines),
-                [str(level) for level in LEVELS if level not in levels],
-            )
-        )
+    report.templates = template_checks(session)
     on_cards = set(session.scalars(select(ScorecardLine.kpi_id).distinct()))
     for kpi in sorted(kpis.values(), key=lambda k: (k.level, k.code)):
         if kpi.status != "active":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -13,13 +14,15 @@ from touchline.auth.models import Role
 from touchline.deps import Db, LeaderUp, ManagerUp, SignedIn
 from touchline.errors import DomainError, InvalidInput
 from touchline.i18n import gettext as _
-from touchline.kpis import catalogue, entries, objectives, printing
-from touchline.kpis.governance import governance_report
+from touchline.i18n import ngettext
+from touchline.kpis import catalogue, entries, objectives, printing, scorecards
+from touchline.kpis.governance import governance_report, template_checks
 from touchline.kpis.metrics import METRICS
 from touchline.kpis.models import Kpi, KpiSource, Objective
 from touchline.kpis.schemas import KpiCreate, KpiDefinition, KpiUpdate
 from touchline.kpis.scorecards import (
     LEVELS,
+    MAX_ACTIVE_KPIS,
     Scorecard,
     level_label,
     seller_scorecard,
@@ -371,3 +374,120 @@ def _validation_text(error: ValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"])
     return f"{where}: {first['msg']}"
+
+
+def _templates_context(db: Db, actor: SignedIn) -> dict[str, object]:
+    checks = template_checks(db)
+    kpis = catalogue.list_kpis(db, actor=actor, include_retired=False)
+    lines = scorecards.template_lines(db)
+    assigned = scorecards.assignment_labels(db)
+    return {
+        "templates": [
+            {
+                "check": check,
+                "lines": lines.get(check.template.id, []),
+                "assigned": assigned.get(check.template.id, []),
+            }
+            for check in checks
+        ],
+        "kpis": [(kpi, catalogue.display_name(kpi)) for kpi in kpis],
+        "kpi_names": {kpi.id: catalogue.display_name(kpi) for kpi in kpis},
+        "units": org.list_units(db, actor=actor),
+        "may_edit": actor.at_least(Role.LEADER),
+        "limit": MAX_ACTIVE_KPIS,
+        "level_label": level_label,
+    }
+
+
+@router.get("/scorecards")
+def templates_page(request: Request, db: Db, actor: ManagerUp) -> Response:
+    return render(request, "kpis/templates.html", _templates_context(db, actor))
+
+
+def _template_done(request: Request, db: Db, actor: ManagerUp, work: Callable[[], str]) -> Response:
+    try:
+        with db.begin_nested():
+            flash = work()
+    except DomainError as error:
+        context = _templates_context(db, actor) | {"form_error": error.message}
+        return render(request, "kpis/templates.html", context, status_code=error.status_code)
+    return render(request, "kpis/templates.html", _templates_context(db, actor) | {"flash": flash})
+
+
+@router.post("/scorecards")
+async def templates_save(request: Request, db: Db, actor: LeaderUp) -> Response:
+    form = await request.form()
+
+    def field(name: str) -> str:
+        value = form.get(name, "")
+        return value if isinstance(value, str) else ""
+
+    def work() -> str:
+        specs = []
+        for row in range(_int(field("rows"), "rows") or 0):
+            code = field(f"kpi_{row}")
+            if not code:
+                continue
+            specs.append(
+                scorecards.LineSpec(
+                    code,
+                    _number(field(f"weight_{row}"), "weight") or 0.0,
+                    _number(field(f"target_{row}"), "target"),
+                    _number(field(f"green_{row}"), "green_from"),
+                    _number(field(f"amber_{row}"), "amber_from"),
+                )
+            )
+        template = scorecards.save_template(db, actor=actor, name=field("name"), lines=specs)
+        return _("Template %(name)s saved.", name=template.name)
+
+    return _template_done(request, db, actor, work)
+
+
+@router.post("/scorecards/assign")
+def templates_assign(
+    request: Request,
+    db: Db,
+    actor: ManagerUp,
+    template: Annotated[str, Form()],
+    unit: Annotated[str, Form()] = "",
+    seller: Annotated[str, Form()] = "",
+) -> Response:
+    def work() -> str:
+        chosen = scorecards.get_template(db, template)
+        scorecards.assign_template(
+            db,
+            actor=actor,
+            template=chosen,
+            unit=org.get_unit(db, actor=actor, external_id=unit) if unit else None,
+            seller=org.get_seller(db, actor=actor, external_id=seller.strip())
+            if seller.strip()
+            else None,
+        )
+        return _("Template %(name)s assigned.", name=chosen.name)
+
+    return _template_done(request, db, actor, work)
+
+
+@router.post("/scorecards/targets")
+def templates_targets(
+    request: Request,
+    db: Db,
+    actor: ManagerUp,
+    unit: Annotated[str, Form()],
+    kpi: Annotated[str, Form()],
+    target: Annotated[str, Form()],
+) -> Response:
+    def work() -> str:
+        value = _number(target, "target")
+        if value is None:
+            raise InvalidInput(_("Enter a target."), field="target")
+        count = scorecards.set_unit_targets(
+            db,
+            actor=actor,
+            unit=org.get_unit(db, actor=actor, external_id=unit),
+            kpi_code=kpi,
+            target=value,
+        )
+        return ngettext("Target set for %(num)s seller.", "Target set for %(num)s sellers.", count)
+
+    return _template_done(request, db, actor, work)

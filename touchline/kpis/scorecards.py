@@ -684,3 +684,39 @@ def set_unit_targets(
     )
     session.flush()
     return changed
+
+
+def get_template(session: Session, name: str) -> ScorecardTemplate:
+    """Return the template called ``name``; refuses an unknown one with NotFound."""
+    template = session.scalar(select(ScorecardTemplate).where(ScorecardTemplate.name == name))
+    if template is None:
+        raise NotFound(_("There is no scorecard template %(name)s.", name=name), field="template")
+    return template
+
+
+def template_lines(session: Session) -> dict[int, list[ScorecardLine]]:
+    """Return every template's lines in order, by template id."""
+    found: dict[int, list[ScorecardLine]] = {}
+    for line in session.scalars(
+        select(ScorecardLine)
+        .where(ScorecardLine.template_id.is_not(None))
+        .order_by(ScorecardLine.position, ScorecardLine.id)
+    ):
+        assert line.template_id is not None
+        found.setdefault(line.template_id, []).append(line)
+    return found
+
+
+def assignment_labels(session: Session) -> dict[int, list[str]]:
+    """Return, by template id, the names of the units and sellers it is assigned to."""
+    units = dict(session.execute(select(Unit.id, Unit.name)).all())
+    sellers = dict(session.execute(select(Seller.id, Seller.name)).all())
+    found: dict[int, list[str]] = {}
+    for assignment in session.scalars(select(ScorecardAssignment).order_by(ScorecardAssignment.id)):
+        label = (
+            units.get(assignment.unit_id, "?")
+            if assignment.unit_id is not None
+            else sellers.get(assignment.seller_id or 0, "?")
+        )
+        found.setdefault(assignment.template_id, []).append(label)
+    return found
