@@ -88,3 +88,19 @@ def test_a_seller_may_not_touch_templates_or_targets(db, imported, client):  # n
         headers={"X-CSRF-Token": token},
     )
     assert own.status_code == 403  # a seller never sets their own targets
+
+
+def test_the_company_overview_shows_every_unit_with_the_period_before(db, imported, client):  # noqa: F811
+    make_user(db, "lea@x.dk", Role.LEADER)
+    db.commit()
+    sign_in(client, "lea@x.dk", PASSWORD)
+    page = client.get("/overview?period=2026-Q1")
+    assert page.status_code == 200
+    for name in ("The company", "Company", "Region One", "Team One"):
+        assert name in page.text
+    csv = client.get("/overview?period=2026-Q1&format=csv").text.splitlines()
+    assert csv[0].startswith("unit_id,unit,")
+    assert "revenue_won_2026-Q1" in csv[0]
+    assert "revenue_won_2025-Q4" in csv[0]
+    company = next(line for line in csv if line.startswith(",company,"))
+    assert "100.5" in company

@@ -19,6 +19,7 @@ from touchline.kpis import catalogue, entries, objectives, printing, scorecards
 from touchline.kpis.governance import governance_report, template_checks
 from touchline.kpis.metrics import METRICS
 from touchline.kpis.models import Kpi, KpiSource, Objective
+from touchline.kpis.overview import company_overview
 from touchline.kpis.schemas import KpiCreate, KpiDefinition, KpiUpdate
 from touchline.kpis.scorecards import (
     LEVELS,
@@ -28,7 +29,13 @@ from touchline.kpis.scorecards import (
     seller_scorecard,
     unit_heatmap,
 )
-from touchline.kpis.service import chosen_period, csv_response, heatmap_csv, period_choices
+from touchline.kpis.service import (
+    chosen_period,
+    csv_response,
+    heatmap_csv,
+    overview_csv,
+    period_choices,
+)
 from touchline.org import service as org
 from touchline.org.models import Seller
 from touchline.web.templating import render
@@ -491,3 +498,15 @@ def templates_targets(
         return ngettext("Target set for %(num)s seller.", "Target set for %(num)s sellers.", count)
 
     return _template_done(request, db, actor, work)
+
+
+@router.get("/overview")
+def overview_page(
+    request: Request, db: Db, actor: SignedIn, period: str | None = None, format: str = "html"
+) -> Response:
+    chosen = chosen_period(period)
+    found = company_overview(db, actor=actor, period=chosen)
+    if format == "csv":
+        return csv_response(overview_csv(found), f"overview-{chosen.label}.csv")
+    context = {"overview": found, "periods": period_choices(chosen)}
+    return render(request, "kpis/overview.html", context)

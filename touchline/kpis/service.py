@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from touchline.config import get_settings
 from touchline.errors import InvalidInput
+from touchline.kpis.overview import Overview
 from touchline.kpis.scorecards import Heatmap
 from touchline.org.periods import Period, PeriodError, PeriodKind, parse_period, period_containing
 
@@ -75,3 +76,19 @@ def csv_response(text: str, filename: str) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def overview_csv(overview: Overview) -> str:
+    """Return the company overview as CSV: per unit each KPI now and the period before."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = ["unit_id", "unit"]
+    for kpi, _name in overview.columns:
+        header += [f"{kpi.code}_{overview.period.label}", f"{kpi.code}_{overview.previous.label}"]
+    writer.writerow(header)
+    for row in overview.rows:
+        cells: list[object] = [row.external_id, row.name or "company"]
+        for kpi, _name in overview.columns:
+            cells += list(row.values[kpi.id])
+        writer.writerow(["" if value is None else value for value in cells])
+    return out.getvalue()
