@@ -47,7 +47,6 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.sql import operators as sql_operators
-from sqlalchemy.sql.elements import Grouping
 
 MAX_LENGTH = 500
 MAX_DEPTH = 50
@@ -59,8 +58,8 @@ FUNCTIONS = ("abs", "max", "min")
 MAX_DATABASE_TERMS = 1000
 # SQLite's parser gives up near 100 levels of pending parentheses, operators and calls
 # ("parser stack overflow"), well before MAX_DEPTH for some shapes: a / (b / (c / ...))
-# fails at 17 levels. Expressions are measured against this lower cap (see
-# _database_nesting), which leaves room for the query the expression is placed in.
+# fails at 17 levels. Expressions are measured against this lower cap (see _measure),
+# which leaves room for the query the expression is placed in.
 MAX_DATABASE_NESTING = 60
 
 _METRIC_NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -223,10 +222,11 @@ class Expression:
         """Return a SQLAlchemy Core expression computing the KPI, NULL where it has none.
 
         It runs on SQLite and PostgreSQL alike and follows the rules of ``evaluate``:
-        metrics are read as floats, ``a / b`` is NULL when b is 0, NULL operands give
-        NULL, min and max are CASE expressions (not LEAST/GREATEST, which SQLite lacks
-        and which skip NULLs) and an infinite or NaN result becomes NULL. Refuses with
-        ExpressionError when ``columns`` lacks a metric the expression uses.
+        metrics are read as floats, ``a / b`` divides by ``NULLIF(b, 0)``, NULL operands
+        give NULL, operations keep the order written, min and max are CASE expressions
+        (not LEAST/GREATEST, which SQLite lacks and which skip NULLs) and an infinite or
+        NaN result becomes NULL. Refuses with ExpressionError when ``columns`` lacks a
+        metric the expression uses.
         """
         self._refuse_missing(columns, what="column")
         result = _sql(self._term, columns)
@@ -257,8 +257,10 @@ def parse(text: str, *, known: Collection[str]) -> Expression:
     empty text, one longer than MAX_LENGTH characters, a syntax error, any construct
     other than numbers, metric names, + - * /, unary + -, parentheses and calls of min,
     max and abs; a name not in ``known`` (suggesting the closest one); a number beyond
-    the float range; nesting deeper than MAX_DEPTH; and min/max nested so deeply that
-    the database query would exceed MAX_DATABASE_TERMS.
+    the float range; nesting deeper than MAX_DEPTH; and shapes whose SQL would be too
+    big (MAX_DATABASE_TERMS, reached by nesting min and max) or nest too deeply for
+    SQLite's parser (MAX_DATABASE_NESTING), so that every expression it returns runs in
+    the database too. Refuses with TypeError ``known`` given as one string.
     """
     if isinstance(known, str):
         raise TypeError("known must be a collection of metric names, not one string")
@@ -302,7 +304,8 @@ class _Reader:
             if char in "#\\":
                 self.refuse(f"'{char}' is not allowed", index, f": {_ALLOWED}")
             if not char.isprintable() and not char.isspace():
-                self.refuse(f"the invisible character U+{ord(char):04X}", index, f": {_ALLOWED}")
+                invisible = f"the invisible character U+{ord(char):04X} is not allowed"
+                self.refuse(invisible, index, f": {_ALLOWED}")
         try:
             tree = ast.parse(self.parsed, mode="eval")
         except SyntaxError as error:
@@ -652,11 +655,15 @@ def _measure(term: _Term, parts: Sequence[_Read]) -> _Read:
             assert_never(term)
 
 
-_DIVISION_PRECEDENCE = sql_operators._PRECEDENCE[sql_operators.truediv]
-_SQL: dict[Symbol, Callable[[ColumnElement[Any], ColumnElement[Any]], ColumnElement[Any]]] = {
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
+# SQLAlchemy's own + and * flatten a + (b + c) into a + b + c, but floats do not
+# associate (1e16 + (-1e16 + 1) is 0, (1e16 - 1e16) + 1 is 1), and its own / adds
+# "+ 0.0" on SQLite, one more level for SQLite's parser. Plain operators with the same
+# precedence keep the order the user wrote and the text the parser reads short.
+_PRECEDENCE: dict[Symbol, int] = {
+    "+": sql_operators._PRECEDENCE[sql_operators.add],
+    "-": sql_operators._PRECEDENCE[sql_operators.sub],
+    "*": sql_operators._PRECEDENCE[sql_operators.mul],
+    "/": sql_operators._PRECEDENCE[sql_operators.truediv],
 }
 
 
@@ -677,15 +684,9 @@ def _sql(term: _Term, columns: Mapping[str, ColumnElement[Any]]) -> ColumnElemen
             if symbol == "/":
                 # NULLIF(b, 0) is CASE WHEN b = 0 THEN NULL ELSE b END with b written
                 # once, so nested divisions do not double the query at every level. Both
-                # sides are floats already, so a plain '/' divides as floats; SQLAlchemy's
-                # own '/' would add "+ 0.0" on SQLite, one more level for its parser.
-                divisor = func.nullif(b, literal(0.0, Float), type_=Float)
-                return a.op("/", precedence=_DIVISION_PRECEDENCE, return_type=Float)(divisor)
-            if isinstance(right, _Arithmetic):
-                # SQLAlchemy would write a + (b + c) as a + b + c; floats do not
-                # associate, so the database must add in the order the user wrote.
-                b = Grouping(b)
-            return _SQL[symbol](a, b)
+                # sides are floats (see _Metric above), so '/' divides as floats.
+                b = func.nullif(b, literal(0.0, Float), type_=Float)
+            return a.op(symbol, precedence=_PRECEDENCE[symbol], return_type=Float)(b)
         case _Call("abs", (argument,)):
             return func.abs(_sql(argument, columns), type_=Float)
         case _Call(function, arguments):
