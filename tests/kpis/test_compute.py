@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
@@ -121,7 +123,33 @@ def test_an_import_refreshes_the_periods_it_changed(db, crm):
     }
     report = run_import(db, actor=SYSTEM, path=write_folder(crm / "more", more))
     assert report.ok
-    assert (report.changed_from, report.changed_to) is not None
+    # A deal reaches from its earliest date to the last day with data.
+    assert report.changed_spans == [(date(2026, 1, 10), date(2026, 3, 31))]
     assert _company_value(db, "deals_won", Q1) == 2
     assert _company_value(db, "revenue_won", Q1) == pytest.approx(120.50)
     assert db.get(ComputedPeriod, "2026-Q1").trigger == "import"
+
+
+def test_new_activities_refresh_their_days_and_their_deals_creation_only(db, crm):
+    import touchline.kpis.compute  # noqa: F401 (registers the refresh)
+
+    for label in ("2026-01", "2026-02", "2026-03", "2026-Q1"):
+        compute_period(db, parse_period(label, fiscal_start_month=1))
+    more = {
+        "activities.csv": (
+            "activity_id,seller_id,type,occurred_at,account_id,deal_id,duration_min,outcome\n"
+            "X9,S3,call,2026-03-20T09:00:00Z,A2,D3,5,\n"
+        )
+    }
+    report = run_import(db, actor=SYSTEM, path=write_folder(crm / "more", more))
+    assert report.ok
+    # The call's own day, and the day D3 was created (its speed to first touch).
+    assert report.changed_spans == [
+        (date(2026, 1, 5), date(2026, 1, 5)),
+        (date(2026, 3, 20), date(2026, 3, 20)),
+    ]
+    triggers = {p.period: p.trigger for p in db.scalars(select(ComputedPeriod))}
+    assert triggers["2026-01"] == "import"
+    assert triggers["2026-03"] == "import"
+    assert triggers["2026-02"] != "import"
+    assert _company_value(db, "calls", Q1) == 2

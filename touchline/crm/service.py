@@ -180,7 +180,7 @@ def run_import(
                 return report
             _write(session, staged, report, progress=progress)
             if report.ok and not dry_run:
-                _changed_span(session, staged, report)
+                _changed_spans(session, staged, report)
         finally:
             staged.close()
     report.duration_s = time.perf_counter() - started
@@ -231,47 +231,60 @@ def _staged_dates(staged: Staged, target: str, sql: str) -> list[date]:
     return [day for day in (row or ()) if isinstance(day, date)]
 
 
-def _changed_span(session: Session, staged: Staged, report: ImportReport) -> None:
-    """Record in ``report`` the days whose KPI figures the imported rows can change.
+def _changed_spans(session: Session, staged: Staged, report: ImportReport) -> None:
+    """Record in ``report`` the spans of days whose KPI figures the imported rows can change.
 
     A changed deal can change every later period (who won an account first, which
     meetings were with new customers), so deals reach to the last day with data. An
-    activity changes its own day and the first touch of its deal, counted in the period
-    the deal was created in. Ratings and pulses change the periods they name. A change
-    to the organisation (units, sellers) changes every period.
+    activity changes its own day and the first touch of its deal, counted on the day the
+    deal was created. Ratings and pulses change the periods they name. A change to the
+    organisation (units, sellers) changes every period.
     """
     changed = [c for c in report.counts if c.inserted or c.updated or c.pruned]
     names = {c.target for c in changed}
     if names & {"units", "sellers"}:
         report.changes_everything = True
         return
-    days: list[date] = []
+    spans: list[tuple[date, date]] = []
     if "deals" in names:
-        days += _staged_dates(
+        firsts = _staged_dates(
             staged, "deals", "SELECT min(created_date), min(close_date) FROM {table}"
         )
-        last = session.scalar(select(func.max(Activity.occurred_on)))
-        last_deal = session.scalar(select(func.max(Deal.close_date)))
-        days += [day for day in (last, last_deal) if day is not None]
+        lasts = [
+            session.scalar(select(func.max(Activity.occurred_on))),
+            session.scalar(select(func.max(Deal.close_date))),
+            session.scalar(select(func.max(Deal.created_date))),
+        ]
+        known = [day for day in lasts if day is not None]
+        if firsts and known:
+            spans.append((min(firsts), max(known)))
     if "activities" in names:
-        days += _staged_dates(
-            staged,
-            "activities",
-            'SELECT min("occurred_at__local_date"), max("occurred_at__local_date") FROM {table}',
-        )
+        days = [
+            row[0]
+            for row in staged.connection.execute(
+                'SELECT DISTINCT "occurred_at__local_date" FROM s_activities'
+            ).fetchall()
+        ]
         deal_ids = [
             row[0]
             for row in staged.connection.execute(
                 "SELECT DISTINCT deal FROM s_activities WHERE deal IS NOT NULL"
             ).fetchall()
         ]
-        if deal_ids:
-            created = select(func.min(Deal.created_date))
-            if len(deal_ids) <= TOUCHED_DEALS_LISTED:
-                created = created.where(Deal.external_id.in_(deal_ids))
-            first = session.scalar(created)
-            if first is not None:
-                days.append(first)
+        if len(deal_ids) <= TOUCHED_DEALS_LISTED:
+            days += (
+                list(
+                    session.scalars(
+                        select(Deal.created_date).where(Deal.external_id.in_(deal_ids)).distinct()
+                    )
+                )
+                if deal_ids
+                else []
+            )
+            spans += [(day, day) for day in days]
+        elif days:
+            first = session.scalar(select(func.min(Deal.created_date)))
+            spans.append((min([*days, *([first] if first else [])]), max(days)))
     fiscal_start = get_settings().fiscal_year_start_month
     for target, column in (("ratings", "period"), ("pulse", "week")):
         if target in names:
@@ -279,9 +292,8 @@ def _changed_span(session: Session, staged: Staged, report: ImportReport) -> Non
                 f"SELECT DISTINCT {column} FROM s_{target}"  # noqa: S608 (fixed names)
             ).fetchall():
                 period = parse_period(str(label), fiscal_start_month=fiscal_start)
-                days += [period.start, period.end]
-    if days:
-        report.changed_from, report.changed_to = min(days), max(days)
+                spans.append((period.start, period.start))
+    report.changed_spans = sorted(set(spans))
 
 
 def _record(session: Session, actor: Actor, report: ImportReport) -> int:

@@ -365,26 +365,26 @@ def compute_all(
 def refresh(
     session: Session,
     *,
-    first: date,
-    last: date,
+    spans: list[tuple[date, date]],
     trigger: str,
     progress: Progress | None = None,
 ) -> list[PeriodResult]:
-    """Recompute the periods overlapping ``first``..``last`` that were computed before.
+    """Recompute the computed periods that overlap any of ``spans`` (inclusive dates).
 
     Periods never computed stay so until ``touchline compute`` asks for them; the running
     period is always computed.
     """
     settings = get_settings()
     computed = set(session.scalars(select(ComputedPeriod.period)))
-    wanted = [
-        period
-        for period in periods_for(first, last, fiscal_start_month=settings.fiscal_year_start_month)
-        if period.label in computed or period.contains(company_today())
-    ]
+    today = company_today()
+    wanted: dict[str, Period] = {}
+    for first, last in spans:
+        for period in periods_for(first, last, fiscal_start_month=settings.fiscal_year_start_month):
+            if period.label in computed or period.contains(today):
+                wanted.setdefault(period.label, period)
     organisation = load_organisation(session.connection())
     results = []
-    for period in wanted:
+    for period in sorted(wanted.values(), key=lambda p: (p.kind, p.start)):
         results.append(compute_period(session, period, organisation=organisation, trigger=trigger))
         if progress:
             progress(period.label)
@@ -394,22 +394,19 @@ def refresh(
 def refresh_after_import(
     session: Session, report: ImportReport, progress: Callable[[str, int], None] | None
 ) -> None:
-    """Recompute the periods an import changed (see ``ImportReport.changed_from``)."""
+    """Recompute the periods an import changed (see ``ImportReport.changed_spans``)."""
+    spans = report.changed_spans
     if report.changes_everything:
         span = data_span(session)
-        if span is None:
-            return
-        first, last = span
-    elif report.changed_from is None or report.changed_to is None:
+        spans = [span] if span else []
+    if not spans:
         return
-    else:
-        first, last = report.changed_from, report.changed_to
 
     def step(label: str) -> None:
         if progress:
             progress(f"computing KPIs {label}", 0)
 
-    refresh(session, first=first, last=last, trigger="import", progress=step)
+    refresh(session, spans=spans, trigger="import", progress=step)
 
 
 if refresh_after_import not in AFTER_IMPORT:

@@ -77,7 +77,7 @@ def enter_value(
         before=before,
         after={"value": value, "note": note},
     )
-    refresh(session, first=chosen.start, last=chosen.end, trigger="entry")
+    refresh(session, spans=[(chosen.start, chosen.end)], trigger="entry")
     return entry
 
 

@@ -78,10 +78,9 @@ class ImportReport:
     # Seconds per target: reading and validating, and writing.
     read_seconds: dict[str, float] = field(default_factory=dict)
     write_seconds: dict[str, float] = field(default_factory=dict)
-    # The days whose figures the written rows can change (see ``changed_span``); None
-    # when nothing dated was imported. ``changes_everything`` when the organisation changed.
-    changed_from: date | None = None
-    changed_to: date | None = None
+    # The spans of days whose figures the written rows can change (see the service's
+    # ``_changed_spans``); ``changes_everything`` when the organisation changed.
+    changed_spans: list[tuple[date, date]] = field(default_factory=list)
     changes_everything: bool = False
 
     @property
