@@ -153,3 +153,21 @@ def test_new_activities_refresh_their_days_and_their_deals_creation_only(db, crm
     assert triggers["2026-03"] == "import"
     assert triggers["2026-02"] != "import"
     assert _company_value(db, "calls", Q1) == 2
+
+
+def test_statistics_are_refreshed_after_a_bulk_load(engine):
+    from sqlalchemy import text
+
+    from touchline.crm.cli import tidy_after_bulk_load
+
+    tidy_after_bulk_load(engine, ["activities", "deals", "no_such_target"])
+    if engine.dialect.name != "postgresql":
+        return  # SQLite's KPI plans are pinned to their indexes: nothing to refresh
+    with engine.connect() as connection:
+        vacuumed = connection.execute(
+            text(
+                "SELECT relname FROM pg_stat_user_tables "
+                "WHERE last_vacuum IS NOT NULL AND relname IN ('activities', 'deals')"
+            )
+        ).scalars()
+        assert sorted(vacuumed) == ["activities", "deals"]
