@@ -8,7 +8,7 @@ The generated interchange folder of the profile is imported (child process
 with ``--repeat`` timed rounds each (after one untimed warm-up run for the reference,
 (a) and (b)) and medians shown, it measures:
 
-* the reference: the whole KPI workload of /work/shared/spec/crm-interchange.md for the
+* the reference: the whole reference KPI workload (docs/kpis.md) for the
   quarter (every seller, every unit rolled up through parent teams, the company), written
   as one DuckDB SQL query over typed in-memory tables of the same CSV files (loading them
   is not timed);
@@ -31,7 +31,6 @@ is printed and makes the run exit non-zero. Time zone UTC throughout.
 from __future__ import annotations
 
 import argparse
-import inspect
 import math
 import os
 import re
@@ -60,6 +59,7 @@ from touchline.config import get_settings
 from touchline.db import make_engine, make_sessionmaker
 from touchline.kpis.compute import compute_period, refresh
 from touchline.kpis.engine import compute, load_organisation
+from touchline.kpis.metrics import REFERENCE_WORKLOAD
 from touchline.org.models import Seller, Unit
 from touchline.org.periods import Period, PeriodKind, parse_period, period_containing
 
@@ -280,22 +280,8 @@ LEFT JOIN cycles c USING (kind, subject_id)
 LEFT JOIN touches t USING (kind, subject_id)
 """
 
-RESULT_COLUMNS = (
-    "revenue_won",
-    "deals_won",
-    "win_rate",
-    "avg_deal_size",
-    "new_customers",
-    "pipeline_created",
-    "meetings",
-    "meetings_new_customers",
-    "calls",
-    "emails",
-    "demos",
-    "meeting_quality",
-    "speed_to_first_touch_h",
-    "sales_cycle_days",
-)
+# The DuckDB query selects the workload's columns in the contract's order.
+RESULT_COLUMNS = REFERENCE_WORKLOAD
 
 
 def duckdb_reference(
@@ -411,10 +397,8 @@ def periods_of(day: date) -> list[Period]:
 
 
 def refresh_day(session: Any, day: date) -> Any:
-    """Run ``refresh`` for one day, whether it takes ``first``/``last`` or ``spans``."""
-    if "spans" in inspect.signature(refresh).parameters:
-        return refresh(session, spans=[(day, day)], trigger="bench")
-    return refresh(session, first=day, last=day, trigger="bench")
+    """Run ``refresh`` for one day, as the import hook does for a file of that day."""
+    return refresh(session, spans=[(day, day)], trigger="bench")
 
 
 def computed_periods(engine: Engine) -> dict[str, tuple[Any, float, str]]:

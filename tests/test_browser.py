@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.factories import PASSWORD, make_org
-from tests.live_server import CHROMIUM, CHROMIUM_ARGS, chromium_missing, migrated_sqlite, serve
+from tests.live_server import chromium, chromium_missing, migrated_sqlite, serve
 from touchline.db import make_engine, make_sessionmaker
 
 pytestmark = [
@@ -35,12 +35,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

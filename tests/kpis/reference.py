@@ -1,8 +1,8 @@
 """An independent, deliberately plain oracle for the reference KPI workload.
 
-This module recomputes every KPI of "The reference KPI workload"
-(``/work/shared/spec/crm-interchange.md``) straight from an interchange folder of CSV
-files, using only the standard library: no pandas, no SQL and nothing from
+This module recomputes every KPI of "The reference KPI workload" (the CRM
+interchange contract, summarised in docs/kpis.md) straight from an interchange folder
+of CSV files, using only the standard library: no pandas, no SQL and nothing from
 ``touchline``. Tests compare the product's engine against it, so it favours being
 obviously correct over being clever. Every rule of the contract is applied in exactly
 one place below and is named in a comment there.

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.live_server import CHROMIUM, CHROMIUM_ARGS, chromium_missing, migrated_sqlite, serve
+from tests.live_server import chromium, chromium_missing, migrated_sqlite, serve
 from touchline.db import make_engine, make_sessionmaker
 
 pytestmark = [
@@ -33,12 +33,8 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, d
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def _sign_in(page, base: str, login: str, button: str) -> None:

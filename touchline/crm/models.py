@@ -154,7 +154,11 @@ class RatingRecord(Base):
     """A rating of a seller on a soft KPI for a period, as imported (ratings.csv)."""
 
     __tablename__ = "rating_records"
-    __table_args__ = (Index("ix_rating_records_seller_period", "seller_id", "period"),)
+    __table_args__ = (
+        Index("ix_rating_records_seller_period", "seller_id", "period"),
+        # Covering index of the soft KPIs: one period's ratings per KPI, role and seller.
+        Index("ix_rating_records_period", "period", "kpi", "rater_role", "seller_id", "score"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(100), unique=True)
@@ -188,7 +192,11 @@ class PulseAnswer(Base):
     """A seller's weekly pulse: motivation, energy and pride in the product, 1-5."""
 
     __tablename__ = "pulse_answers"
-    __table_args__ = (UniqueConstraint("seller_id", "week"),)
+    __table_args__ = (
+        UniqueConstraint("seller_id", "week"),
+        # Covering index of the Will KPIs: one period's weeks of answers.
+        Index("ix_pulse_answers_week", "week", "seller_id", "motivation", "energy", "pride"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id", ondelete="CASCADE"))

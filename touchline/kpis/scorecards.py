@@ -612,6 +612,19 @@ def assign_template(
     return assignment
 
 
+def _seller_line(session: Session, seller: Seller, kpi: Kpi) -> ScorecardLine:
+    """Return the seller's own line for ``kpi``, adding an empty one (weight 0) if missing."""
+    line = session.scalar(
+        select(ScorecardLine).where(
+            ScorecardLine.seller_id == seller.id, ScorecardLine.kpi_id == kpi.id
+        )
+    )
+    if line is None:
+        line = ScorecardLine(seller_id=seller.id, kpi_id=kpi.id, weight=0.0)
+        session.add(line)
+    return line
+
+
 def set_seller_line(
     session: Session, *, actor: Actor, seller: Seller, spec: LineSpec
 ) -> ScorecardLine:
@@ -622,14 +635,7 @@ def set_seller_line(
     if not actor.can_manage_seller(seller):
         raise Forbidden(_("You may not set this seller's targets."))
     kpi = _kpi_by_code(session, spec.kpi)
-    line = session.scalar(
-        select(ScorecardLine).where(
-            ScorecardLine.seller_id == seller.id, ScorecardLine.kpi_id == kpi.id
-        )
-    )
-    if line is None:
-        line = ScorecardLine(seller_id=seller.id, kpi_id=kpi.id)
-        session.add(line)
+    line = _seller_line(session, seller, kpi)
     line.weight = spec.weight
     line.target = spec.target
     line.green_from = spec.green_from
@@ -663,14 +669,7 @@ def set_unit_targets(
     for seller in sellers:
         if seller.id == actor.own_seller_id:
             continue
-        line = session.scalar(
-            select(ScorecardLine).where(
-                ScorecardLine.seller_id == seller.id, ScorecardLine.kpi_id == kpi.id
-            )
-        )
-        if line is None:
-            line = ScorecardLine(seller_id=seller.id, kpi_id=kpi.id, weight=0.0)
-            session.add(line)
+        line = _seller_line(session, seller, kpi)
         line.target = target
         line.assigned_by_id = actor.user.id if actor.user else None
         changed += 1
