@@ -171,3 +171,22 @@ def test_statistics_are_refreshed_after_a_bulk_load(engine):
             )
         ).scalars()
         assert sorted(vacuumed) == ["activities", "deals"]
+
+
+def test_a_kpi_name_in_an_unknown_language_is_refused(db):
+    from touchline.kpis.schemas import KpiText
+
+    with pytest.raises(InvalidInput) as refused:
+        catalogue.create_kpi(
+            db,
+            actor=SYSTEM,
+            kpi_in=KpiCreate(
+                code="focus",
+                name="Focus",
+                level="activity",
+                formula="meetings",
+                translations={"sv": KpiText(name="Fokus")},
+            ),
+        )
+    assert refused.value.field == "translations"
+    assert "sv" in refused.value.message

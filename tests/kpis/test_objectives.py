@@ -117,8 +117,20 @@ def test_a_leader_adds_a_kpi_and_a_version_through_the_pages(db, imported, clien
     assert refused.status_code == 422
     assert "meetings" in refused.text  # the nearest known name is suggested
     assert db.scalar(select(Kpi).where(Kpi.code == "revenue_per_meeting")) is None
-    created = client.post("/kpis/new", data=form | {"formula": "revenue_won / meetings"})
+    created = client.post(
+        "/kpis/new",
+        data=form
+        | {"formula": "revenue_won / meetings", "name_da": "Omsætning pr. møde", "name_it": ""},
+    )
     assert created.status_code == 303
+    # The Danish name is shown to a Danish reader; Italian falls back to English.
+    with_language = client.post(
+        "/language", data={"csrf_token": token, "language": "da", "next": "/kpis"}
+    )
+    assert with_language.status_code == 303
+    assert "Omsætning pr. møde" in client.get("/kpis/revenue_per_meeting").text
+    api = client.get("/api/v1/kpis/revenue_per_meeting").json()
+    assert api["translations"] == {"da": {"name": "Omsætning pr. møde", "description": ""}}
     page = client.get("/kpis/revenue_per_meeting")
     version = client.post(
         "/kpis/revenue_per_meeting",

@@ -246,3 +246,15 @@ def test_the_scorecard_prints_to_pdf(db, imported, client):
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
     assert client.get("/sellers/S3/scorecard.pdf?period=2026-Q1").status_code == 404
+
+
+def test_the_sparkline_draws_the_history_with_gaps():
+    from touchline.kpis.display import sparkline
+
+    assert sparkline([("2026-Q1", 1.0)]) == ""  # one value shows no direction
+    svg = sparkline([("Q1", 1.0), ("Q2", 3.0), ("Q3", None), ("Q4", 2.0), ("Q5", 4.0)])
+    assert svg.startswith("<svg")
+    assert svg.count("<polyline") == 2  # the missing quarter breaks the line
+    # The lowest value (1) at the bottom, the highest (4) at the top.
+    assert 'points="0.0,20.0 22.5,8.0"' in svg
+    assert 'points="67.5,14.0 90.0,2.0"' in svg

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from touchline.audit import service as audit
 from touchline.auth.models import Role
 from touchline.auth.policy import Actor
-from touchline.config import get_settings
+from touchline.config import LANGUAGES, get_settings
 from touchline.errors import Conflict, InvalidInput, NotFound
 from touchline.i18n import current_language
 from touchline.i18n import gettext as _
@@ -21,7 +21,14 @@ from touchline.kpis.builtin import BUILTIN_KPIS
 from touchline.kpis.expressions import ExpressionError, parse
 from touchline.kpis.metrics import METRICS
 from touchline.kpis.models import Kpi, KpiSource, KpiVersion, Objective
-from touchline.kpis.schemas import KpiCreate, KpiDefinition, KpiRead, KpiUpdate, KpiVersionRead
+from touchline.kpis.schemas import (
+    KpiCreate,
+    KpiDefinition,
+    KpiRead,
+    KpiText,
+    KpiUpdate,
+    KpiVersionRead,
+)
 from touchline.org.periods import PeriodError, parse_period
 
 # Built-in definitions apply from the first day Touchline knows.
@@ -169,6 +176,16 @@ def _check_objective(session: Session, objective_id: int | None) -> None:
         )
 
 
+def _translations(texts: dict[str, KpiText]) -> dict[str, dict[str, str]]:
+    unknown = sorted(set(texts) - (set(LANGUAGES) - {"en"}))
+    if unknown:
+        raise InvalidInput(
+            _("%(code)s is not a language here: use da, nb or it.", code=", ".join(unknown)),
+            field="translations",
+        )
+    return {language: text.model_dump() for language, text in texts.items() if text.name}
+
+
 def _snapshot(kpi: Kpi) -> dict[str, Any]:
     return {
         "code": kpi.code,
@@ -201,7 +218,7 @@ def create_kpi(session: Session, *, actor: Actor, kpi_in: KpiCreate) -> Kpi:
         code=kpi_in.code,
         name=kpi_in.name,
         description=kpi_in.description,
-        translations={},
+        translations=_translations(kpi_in.translations),
         level=kpi_in.level,
         kind=kpi_in.kind,
         source=kpi_in.source,
@@ -254,7 +271,11 @@ def update_kpi(session: Session, *, actor: Actor, kpi: Kpi, kpi_in: KpiUpdate) -
     """
     actor.require(Role.LEADER)
     before = _snapshot(kpi)
-    fields = kpi_in.model_dump(exclude_unset=True, exclude={"definition", "effective_from"})
+    fields = kpi_in.model_dump(
+        exclude_unset=True, exclude={"definition", "effective_from", "translations"}
+    )
+    if kpi_in.translations is not None:
+        kpi.translations = _translations(kpi_in.translations)
     if "objective_id" in fields:
         _check_objective(session, fields["objective_id"])
     for name, value in fields.items():

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from touchline.auth.models import Role
+from touchline.config import LANGUAGES
 from touchline.deps import Db, LeaderUp, ManagerUp, SignedIn
 from touchline.errors import DomainError, InvalidInput
 from touchline.i18n import gettext as _
@@ -265,7 +266,11 @@ def _kpi_form_context(db: Db, kpi: Kpi | None) -> dict[str, object]:
         "metrics": sorted(METRICS),
         "levels": [(str(level), level_label(level)) for level in LEVELS],
         "objectives": list(db.scalars(select(Objective).order_by(Objective.title))),
+        "other_languages": [(code, name) for code, name in LANGUAGES.items() if code != "en"],
     }
+
+
+_LANGUAGE_FIELDS = {f"{field}_{code}" for code in LANGUAGES for field in ("name", "description")}
 
 
 @router.get("/kpis/new")
@@ -274,7 +279,7 @@ def kpi_new(request: Request, db: Db, actor: LeaderUp) -> Response:
 
 
 @router.post("/kpis/new")
-def kpi_create(
+async def kpi_create(
     request: Request,
     db: Db,
     actor: LeaderUp,
@@ -303,14 +308,27 @@ def kpi_create(
         "decision_threshold": decision_threshold,
         "decision_rule": decision_rule,
     }
+    submitted = await request.form()
+    texts: dict[str, dict[str, str]] = {}
+    for code in LANGUAGES:
+        if code == "en":
+            continue
+        name_text = str(submitted.get(f"name_{code}", "")).strip()
+        description_text = str(submitted.get(f"description_{code}", "")).strip()
+        form[f"name_{code}"], form[f"description_{code}"] = name_text, description_text
+        if name_text:
+            texts[code] = {"name": name_text, "description": description_text}
     try:
         with db.begin_nested():
             kpi_in = KpiCreate.model_validate(
                 {
-                    **form,
+                    **{
+                        k: v for k, v in form.items() if not k.startswith(("name_", "description_"))
+                    },
                     "decimals": _int(decimals, "decimals") or 0,
                     "target": _number(target, "target"),
                     "decision_threshold": _number(decision_threshold, "decision_threshold"),
+                    "translations": texts,
                 }
             )
             created = catalogue.create_kpi(db, actor=actor, kpi_in=kpi_in)

@@ -25,6 +25,15 @@ class KpiDefinition(BaseModel):
     decision_rule: str = Field(default="", max_length=2000)
 
 
+class KpiText(BaseModel):
+    """A KPI's name and description in one language."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=2000)
+
+
 class KpiCreate(KpiDefinition):
     code: str = Field(pattern=CODE_PATTERN)
     name: str = Field(min_length=1, max_length=200)
@@ -38,6 +47,9 @@ class KpiCreate(KpiDefinition):
     time_aggregation: TimeAggregation = TimeAggregation.SUM
     objective_id: int | None = None
     status: KpiStatus = KpiStatus.ACTIVE
+    # The name and description in Danish, Norwegian and Italian ({"da": {...}}); the
+    # English ones above are shown where a language has none.
+    translations: dict[str, KpiText] = {}
 
 
 class KpiUpdate(BaseModel):
@@ -53,6 +65,7 @@ class KpiUpdate(BaseModel):
     decimals: int | None = Field(default=None, ge=0, le=6)
     objective_id: int | None = None
     status: KpiStatus | None = None
+    translations: dict[str, KpiText] | None = None
     definition: KpiDefinition | None = None
     # The first period the new definition applies to, e.g. 2026-Q3 or 2026-07.
     effective_from: str | None = None
@@ -81,4 +94,5 @@ class KpiRead(BaseModel):
     status: str
     builtin: bool
     objective_id: int | None
+    translations: dict[str, KpiText] = {}
     versions: list[KpiVersionRead] = []

@@ -17,11 +17,12 @@ from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+from markupsafe import Markup
 
 from touchline import i18n
 from touchline.auth.sessions import csrf_token
 from touchline.config import LANGUAGES
-from touchline.kpis.display import format_kpi_value
+from touchline.kpis.display import format_kpi_value, sparkline
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DOMAINS = ("auth", "crm", "kpis", "org")
@@ -40,6 +41,11 @@ def _date(value: date | datetime | None, style: str = "medium") -> str:
     if isinstance(value, datetime):
         return format_datetime(value, format=style, locale=i18n.babel_locale())
     return format_date(value, format=style, locale=i18n.babel_locale())
+
+
+def _sparkline(history: list[tuple[str, float | None]]) -> Markup:
+    # Safe to mark: the SVG is built from numbers only, never from user text.
+    return Markup(sparkline(history))  # noqa: S704
 
 
 def build_environment() -> Environment:
@@ -65,6 +71,7 @@ def build_environment() -> Environment:
     environment.filters["number"] = _number
     environment.filters["date"] = _date
     environment.filters["kpi"] = format_kpi_value
+    environment.filters["sparkline"] = _sparkline
     environment.globals["LANGUAGES"] = LANGUAGES
     return environment
 
