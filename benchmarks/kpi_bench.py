@@ -426,8 +426,8 @@ def measure_heatmap(engine: Engine, url: str, quarter: Period) -> tuple[list[flo
     from touchline.auth.policy import SYSTEM
     from touchline.config import Settings
     from touchline.demo.scorecards import LINES
+    from touchline.kpis.assignments import LineSpec, assign_template, save_template
     from touchline.kpis.models import Kpi, KpiValue, SubjectKind
-    from touchline.kpis.scorecards import LineSpec, assign_template, save_template
 
     factory = make_sessionmaker(engine)
     with factory() as session:

@@ -53,7 +53,7 @@ def test_objectives_refuse_bad_input_and_outsiders(db, imported):  # noqa: F811
 
 
 def test_governance_finds_too_many_kpis_weights_missing_levels_and_rules(db, imported):  # noqa: F811
-    from touchline.kpis.scorecards import LineSpec, save_template
+    from touchline.kpis.assignments import LineSpec, save_template
 
     codes = [
         "revenue_won",
@@ -80,7 +80,8 @@ def test_governance_finds_too_many_kpis_weights_missing_levels_and_rules(db, imp
 
 def test_a_kpi_set_by_someone_outside_the_line_is_marked(db, imported):  # noqa: F811
     from touchline.auth.policy import actor_for
-    from touchline.kpis.scorecards import LineSpec, seller_scorecard, set_seller_line
+    from touchline.kpis.assignments import LineSpec, set_seller_line
+    from touchline.kpis.scorecards import seller_scorecard
 
     _with_card(db)
     # Dora manages R1 (above Anne's T1); a leader from elsewhere is never "outside".

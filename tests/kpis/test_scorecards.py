@@ -7,18 +7,15 @@ from datetime import date
 import pytest
 
 from touchline.auth.policy import SYSTEM
-from touchline.kpis.compute import compute_period
-from touchline.kpis.scorecards import (
+from touchline.kpis.assignments import (
     LineSpec,
     assign_template,
-    attainment,
-    light,
     save_template,
-    seller_scorecard,
     set_seller_line,
     set_unit_targets,
-    weighted_mean,
 )
+from touchline.kpis.compute import compute_period
+from touchline.kpis.scorecards import attainment, light, seller_scorecard, weighted_mean
 from touchline.org.periods import parse_period
 
 
@@ -182,7 +179,7 @@ def _with_card(db):
 
 
 def test_the_heatmap_sorts_by_a_kpis_attainment(db, imported):
-    from touchline.kpis.scorecards import unit_heatmap
+    from touchline.kpis.heatmap import unit_heatmap
 
     _with_card(db)
     heatmap = unit_heatmap(

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from touchline.auth.policy import SYSTEM
 from touchline.config import get_settings
+from touchline.kpis.assignments import LineSpec, assign_template, save_template
 from touchline.kpis.compute import compute_all
 from touchline.kpis.models import Kpi, KpiValue, Objective, SubjectKind
-from touchline.kpis.scorecards import LineSpec, assign_template, save_template
 from touchline.org.models import Unit
 from touchline.org.periods import PeriodKind, period_containing
 

@@ -7,11 +7,12 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from touchline.deps import Db, LeaderUp, ManagerUp, SignedIn
-from touchline.kpis import catalogue, entries, objectives, scorecards
+from touchline.kpis import assignments, catalogue, entries, objectives
 from touchline.kpis.governance import template_checks
+from touchline.kpis.heatmap import unit_heatmap
 from touchline.kpis.models import Kpi
 from touchline.kpis.schemas import KpiCreate, KpiRead, KpiUpdate
-from touchline.kpis.scorecards import seller_scorecard, unit_heatmap
+from touchline.kpis.scorecards import seller_scorecard
 from touchline.kpis.service import chosen_period
 from touchline.org import service as org
 
@@ -233,8 +234,8 @@ class UnitTargetIn(BaseModel):
 
 
 def _template_reads(db: Db) -> list[TemplateRead]:
-    lines = scorecards.template_lines(db)
-    assigned = scorecards.assignment_labels(db)
+    lines = assignments.template_lines(db)
+    assigned = assignments.assignment_labels(db)
     codes = {kpi.id: kpi.code for kpi in db.scalars(select(Kpi))}
     return [
         TemplateRead(
@@ -266,12 +267,12 @@ def list_templates(db: Db, actor: ManagerUp) -> list[TemplateRead]:
 
 @router.put("/scorecard-templates/{name}")
 def save_template(db: Db, actor: LeaderUp, name: str, template_in: TemplateIn) -> TemplateRead:
-    scorecards.save_template(
+    assignments.save_template(
         db,
         actor=actor,
         name=name,
         description=template_in.description,
-        lines=[scorecards.LineSpec(**line.model_dump()) for line in template_in.lines],
+        lines=[assignments.LineSpec(**line.model_dump()) for line in template_in.lines],
     )
     return next(read for read in _template_reads(db) if read.name == name)
 
@@ -280,8 +281,8 @@ def save_template(db: Db, actor: LeaderUp, name: str, template_in: TemplateIn) -
 def assign_template(
     db: Db, actor: ManagerUp, name: str, assignment_in: AssignmentIn
 ) -> TemplateRead:
-    template = scorecards.get_template(db, name)
-    scorecards.assign_template(
+    template = assignments.get_template(db, name)
+    assignments.assign_template(
         db,
         actor=actor,
         template=template,
@@ -298,8 +299,8 @@ def assign_template(
 @router.put("/sellers/{external_id}/scorecard/lines/{kpi}")
 def set_seller_line(db: Db, actor: SignedIn, external_id: str, kpi: str, line_in: LineIn) -> LineIn:
     seller = org.get_seller(db, actor=actor, external_id=external_id)
-    spec = scorecards.LineSpec(**(line_in.model_dump() | {"kpi": kpi}))
-    scorecards.set_seller_line(db, actor=actor, seller=seller, spec=spec)
+    spec = assignments.LineSpec(**(line_in.model_dump() | {"kpi": kpi}))
+    assignments.set_seller_line(db, actor=actor, seller=seller, spec=spec)
     return LineIn(**spec.__dict__)
 
 
@@ -308,7 +309,7 @@ def set_unit_targets(
     db: Db, actor: ManagerUp, external_id: str, target_in: UnitTargetIn
 ) -> dict[str, int]:
     unit = org.get_unit(db, actor=actor, external_id=external_id)
-    count = scorecards.set_unit_targets(
+    count = assignments.set_unit_targets(
         db, actor=actor, unit=unit, kpi_code=target_in.kpi, target=target_in.target
     )
     return {"sellers": count}

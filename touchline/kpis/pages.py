@@ -16,8 +16,9 @@ from touchline.deps import Db, LeaderUp, ManagerUp, SignedIn
 from touchline.errors import DomainError, InvalidInput
 from touchline.i18n import gettext as _
 from touchline.i18n import ngettext
-from touchline.kpis import catalogue, entries, objectives, printing, scorecards
+from touchline.kpis import assignments, catalogue, entries, objectives, printing
 from touchline.kpis.governance import governance_report, template_checks
+from touchline.kpis.heatmap import unit_heatmap
 from touchline.kpis.metrics import METRICS
 from touchline.kpis.models import Kpi, KpiSource, Objective
 from touchline.kpis.overview import company_overview
@@ -28,7 +29,6 @@ from touchline.kpis.scorecards import (
     Scorecard,
     level_label,
     seller_scorecard,
-    unit_heatmap,
 )
 from touchline.kpis.service import (
     chosen_period,
@@ -404,8 +404,8 @@ def _validation_text(error: ValidationError) -> str:
 def _templates_context(db: Db, actor: SignedIn) -> dict[str, object]:
     checks = template_checks(db)
     kpis = catalogue.list_kpis(db, actor=actor, include_retired=False)
-    lines = scorecards.template_lines(db)
-    assigned = scorecards.assignment_labels(db)
+    lines = assignments.template_lines(db)
+    assigned = assignments.assignment_labels(db)
     return {
         "templates": [
             {
@@ -454,7 +454,7 @@ async def templates_save(request: Request, db: Db, actor: LeaderUp) -> Response:
             if not code:
                 continue
             specs.append(
-                scorecards.LineSpec(
+                assignments.LineSpec(
                     code,
                     _number(field(f"weight_{row}"), "weight") or 0.0,
                     _number(field(f"target_{row}"), "target"),
@@ -462,7 +462,7 @@ async def templates_save(request: Request, db: Db, actor: LeaderUp) -> Response:
                     _number(field(f"amber_{row}"), "amber_from"),
                 )
             )
-        template = scorecards.save_template(db, actor=actor, name=field("name"), lines=specs)
+        template = assignments.save_template(db, actor=actor, name=field("name"), lines=specs)
         return _("Template %(name)s saved.", name=template.name)
 
     return _template_done(request, db, actor, work)
@@ -478,8 +478,8 @@ def templates_assign(
     seller: Annotated[str, Form()] = "",
 ) -> Response:
     def work() -> str:
-        chosen = scorecards.get_template(db, template)
-        scorecards.assign_template(
+        chosen = assignments.get_template(db, template)
+        assignments.assign_template(
             db,
             actor=actor,
             template=chosen,
@@ -506,7 +506,7 @@ def templates_targets(
         value = _number(target, "target")
         if value is None:
             raise InvalidInput(_("Enter a target."), field="target")
-        count = scorecards.set_unit_targets(
+        count = assignments.set_unit_targets(
             db,
             actor=actor,
             unit=org.get_unit(db, actor=actor, external_id=unit),

@@ -11,8 +11,8 @@ from fastapi.responses import Response
 
 from touchline.config import get_settings
 from touchline.errors import InvalidInput
+from touchline.kpis.heatmap import Heatmap
 from touchline.kpis.overview import Overview
-from touchline.kpis.scorecards import Heatmap
 from touchline.org.periods import Period, PeriodError, PeriodKind, parse_period, period_containing
 
 
