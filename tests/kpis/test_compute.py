@@ -107,7 +107,7 @@ def test_bad_formulas_are_refused_with_the_reason(db, formula, reason):
         )
     assert refused.value.field == "formula"
     assert reason in refused.value.message
-    assert db.scalar(select(KpiValue.id)) is None
+    assert db.scalar(select(KpiValue.kpi_id)) is None
 
 
 def test_an_import_refreshes_the_periods_it_changed(db, crm):
@@ -190,3 +190,31 @@ def test_a_kpi_name_in_an_unknown_language_is_refused(db):
         )
     assert refused.value.field == "translations"
     assert "sv" in refused.value.message
+
+
+def test_recomputing_writes_only_what_changed(db, crm):
+    first = compute_period(db, Q1)
+    assert first.written == first.values > 0
+    again = compute_period(db, Q1)
+    assert again.written == 0
+    assert again.values == first.values
+    from datetime import UTC, datetime
+
+    from touchline.crm.models import Activity
+    from touchline.org.models import Seller
+
+    bo = db.scalar(select(Seller).where(Seller.external_id == "S3"))
+    db.add(
+        Activity(
+            external_id="X9",
+            seller_id=bo.id,
+            type="call",
+            occurred_at=datetime(2026, 3, 20, 9, tzinfo=UTC),
+            occurred_on=date(2026, 3, 20),
+        )
+    )
+    db.flush()
+    after = compute_period(db, Q1)
+    # One more call: the calls of S3, of T1, R1 and C above them, and of the company.
+    assert after.written == 5
+    assert _company_value(db, "calls", Q1) == 2

@@ -49,9 +49,12 @@ ValueRow = tuple[int, int, str, str, str, int, float]
 
 @dataclass(frozen=True)
 class PeriodResult:
+    """A computed period: how many values it holds, how many were written, how long."""
+
     period: str
     values: int
     seconds: float
+    written: int = 0
 
 
 def _pooled_mean(
@@ -112,7 +115,9 @@ def _rating_values(
     by_code_role: dict[tuple[str, str], tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
     positions = organisation.seller_index(np.array([row[2] for row in rows], dtype=np.int64))
     for (code, role, _seller, total, count), index in zip(rows, positions.tolist(), strict=True):
-        sums, counts = by_code_role.setdefault((code, role), (np.zeros(n), np.zeros(n)))
+        if (code, role) not in by_code_role:
+            by_code_role[(code, role)] = (np.zeros(n), np.zeros(n))
+        sums, counts = by_code_role[(code, role)]
         sums[index] += float(total)
         counts[index] += float(count)
     for code in codes:
@@ -287,12 +292,7 @@ def compute_period(
             (kpi.id, version.id, period.label, start, subject_kinds[p], subject_ids[p], v)
             for p, v in zip(present.tolist(), values[present].tolist(), strict=True)
         ]
-    session.execute(
-        delete(KpiValue).where(
-            KpiValue.period == period.label, KpiValue.kpi_id.in_([k.id for k in kpis])
-        )
-    )
-    _insert_values(session, rows)
+    written = _replace_values(session, period.label, [k.id for k in kpis], rows)
     elapsed = time.perf_counter() - started
     record = session.get(ComputedPeriod, period.label)
     if record is None:
@@ -301,7 +301,7 @@ def compute_period(
     record.period_start, record.period_end = period.start, period.end
     record.computed_at, record.duration_s, record.trigger = utcnow(), elapsed, trigger
     session.flush()
-    return PeriodResult(period.label, len(rows), elapsed)
+    return PeriodResult(period.label, len(rows), elapsed, written)
 
 
 _COPY_VALUES = (
@@ -312,6 +312,52 @@ _INSERT_VALUES = (
     "INSERT INTO kpi_values (kpi_id, version_id, period, period_start, subject_kind, "
     "subject_id, value) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+def _replace_values(session: Session, label: str, kpi_ids: list[int], rows: list[ValueRow]) -> int:
+    """Make the stored values of ``label`` (for ``kpi_ids``) equal ``rows``; return writes.
+
+    Only what changed is written: most of a period's values survive a refresh (a day of
+    activities leaves every deal KPI as it was), and writing is what costs most.
+    """
+    stored = {
+        (kind, subject, kpi): (version, value)
+        for kind, subject, kpi, version, value in session.execute(
+            select(
+                KpiValue.subject_kind,
+                KpiValue.subject_id,
+                KpiValue.kpi_id,
+                KpiValue.version_id,
+                KpiValue.value,
+            ).where(KpiValue.period == label, KpiValue.kpi_id.in_(kpi_ids))
+        ).all()
+    }
+    wanted = {(row[4], row[5], row[0]): row for row in rows}
+    changed = [row for key, row in wanted.items() if stored.get(key) != (row[1], row[6])]
+    gone = [key for key in stored if key not in wanted]
+    if len(changed) + len(gone) > len(rows) // 2:
+        session.execute(
+            delete(KpiValue).where(KpiValue.period == label, KpiValue.kpi_id.in_(kpi_ids))
+        )
+        _insert_values(session, rows)
+        return len(rows)
+    stale: dict[tuple[str, int], list[int]] = {}
+    for kind, subject, kpi in [
+        *gone,
+        *[(r[4], r[5], r[0]) for r in changed if (r[4], r[5], r[0]) in stored],
+    ]:
+        stale.setdefault((kind, kpi), []).append(subject)
+    for (kind, kpi), subjects in stale.items():
+        session.execute(
+            delete(KpiValue).where(
+                KpiValue.period == label,
+                KpiValue.subject_kind == kind,
+                KpiValue.kpi_id == kpi,
+                KpiValue.subject_id.in_(subjects),
+            )
+        )
+    _insert_values(session, changed)
+    return len(changed) + len(gone)
 
 
 def _insert_values(session: Session, rows: list[ValueRow]) -> None:

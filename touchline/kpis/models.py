@@ -145,23 +145,22 @@ class KpiVersion(Base):
 class KpiValue(Base):
     """A KPI's stored value for a seller, a unit or the company and a period.
 
-    ``value`` is unrounded (money in the company currency, ratios as 0..1); NULL is "no
-    value": nothing to divide or rank, or not rated yet.
+    ``value`` is unrounded (money in the company currency, ratios as 0..1); a missing row
+    is "no value": nothing to divide or rank, or not rated yet. The key is the only
+    index: tens of thousands of rows are rewritten per period, and every reader asks by
+    period and subject.
     """
 
     __tablename__ = "kpi_values"
-    __table_args__ = (
-        UniqueConstraint("period", "subject_kind", "subject_id", "kpi_id"),
-        Index("ix_kpi_values_kpi_period", "kpi_id", "period"),
-    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpis.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kpi_id: Mapped[int] = mapped_column(
+        ForeignKey("kpis.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
     version_id: Mapped[int] = mapped_column(ForeignKey("kpi_versions.id", ondelete="CASCADE"))
-    period: Mapped[str] = mapped_column(String(10))
     period_start: Mapped[date] = mapped_column(Date)
-    subject_kind: Mapped[str] = mapped_column(String(10))
-    subject_id: Mapped[int] = mapped_column(Integer)
     value: Mapped[float | None] = mapped_column(Float)
 
 
