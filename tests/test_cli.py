@@ -14,7 +14,7 @@ import pytest
 import typer
 from click.testing import Result
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from typer.main import get_command
 from typer.testing import CliRunner
 
@@ -26,6 +26,7 @@ from touchline.cli import app
 from touchline.config import Settings, get_settings
 from touchline.db import make_engine, make_sessionmaker
 from touchline.demo.flows import DEMO_PASSWORDS
+from touchline.kpis.models import ComputedPeriod, KpiValue
 from touchline.migrations import current_revision, head_revision
 from touchline.org.models import Seller, Unit
 
@@ -286,6 +287,22 @@ def test_the_demo_builds_the_company_once_and_rebuilds_on_request(database):
     assert "already in the database" in said(again)
     assert all(password in again.output for password in DEMO_PASSWORDS.values())
     assert count(database, Seller) == 124
+    assert "Computed its KPIs" not in said(again)
+    computed = count(database, ComputedPeriod)
+    assert computed > 0
+
+    # An upgrade that rebuilds the stored values leaves no period computed: the demo
+    # command computes them again.
+    engine = make_engine(database)
+    with engine.begin() as connection:
+        connection.execute(delete(KpiValue))
+        connection.execute(delete(ComputedPeriod))
+    engine.dispose()
+    refreshed = run("demo", "--no-serve")
+    assert refreshed.exit_code == 0, refreshed.output
+    assert "Computed its KPIs for this release." in said(refreshed)
+    assert count(database, ComputedPeriod) == computed
+    assert count(database, KpiValue) > 0
 
     extra = run("user", "add", "extra@example.com", "--role", "admin", "--password", GOOD_PASSWORD)
     assert extra.exit_code == 0, extra.output

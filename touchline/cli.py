@@ -355,6 +355,9 @@ def demo(
                 logins = flows.build(session, size=size, seed=seed, progress=report)
         else:
             console.print("The demo company is already in the database (--reset rebuilds it).")
+            with console.status("bringing the demo company up to date"):
+                if flows.bring_up_to_date(session):
+                    console.print("Computed its KPIs for this release.")
             logins = flows.demo_logins(session)
     _print_logins(logins)
     console.print("Every seller and manager can sign in with their role's password, by the e-mail")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from touchline.auth.models import Role, User
 from touchline.auth.passwords import hash_password
 from touchline.auth.policy import SYSTEM
+from touchline.crm.models import Activity
 from touchline.db import Base
 from touchline.demo.company import DEMO_DOMAIN
 from touchline.instance import get_value, set_value
@@ -125,6 +126,36 @@ def build(
     set_value(session, DEMO_MARKER, json.dumps(marker))
     session.flush()
     return logins
+
+
+def bring_up_to_date(
+    session: Session, *, progress: Callable[[str, int], None] | None = None
+) -> bool:
+    """Give a demo built by an earlier release what this one adds; True when it did.
+
+    A demo from before the KPI engine gets its scorecard and objectives; one whose stored
+    values an upgrade rebuilt gets every period computed again.
+    """
+    from touchline.kpis.compute import compute_all
+    from touchline.kpis.models import ComputedPeriod, ScorecardTemplate
+
+    last_day = session.scalar(select(func.max(Activity.occurred_on)))
+    if last_day is None:
+        return False
+    if session.scalar(select(ScorecardTemplate.id).limit(1)) is None:
+        from touchline.demo.scorecards import build_scorecards
+
+        build_scorecards(session, today=last_day, progress=progress)
+        return True
+    if session.scalar(select(ComputedPeriod.period).limit(1)) is None:
+
+        def step(label: str) -> None:
+            if progress:
+                progress(f"computing KPIs {label}", 0)
+
+        compute_all(session, today=last_day, progress=step, trigger="demo")
+        return True
+    return False
 
 
 def _create_users(session: Session) -> list[DemoLogin]:
