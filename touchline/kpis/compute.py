@@ -288,8 +288,9 @@ def compute_period(
         else:
             values = soft[kpi.code]
         present = np.flatnonzero(~np.isnan(values))
+        kpi_id, version_id, label = kpi.id, version.id, period.label
         rows += [
-            (kpi.id, version.id, period.label, start, subject_kinds[p], subject_ids[p], v)
+            (kpi_id, version_id, label, start, subject_kinds[p], subject_ids[p], v)
             for p, v in zip(present.tolist(), values[present].tolist(), strict=True)
         ]
     written = _replace_values(session, period.label, [k.id for k in kpis], rows)
@@ -320,17 +321,15 @@ def _replace_values(session: Session, label: str, kpi_ids: list[int], rows: list
     Only what changed is written: most of a period's values survive a refresh (a day of
     activities leaves every deal KPI as it was), and writing is what costs most.
     """
+    table = KpiValue.__table__.c
+    # Core rows, not ORM ones: tens of thousands of them.
     stored = {
         (kind, subject, kpi): (version, value)
-        for kind, subject, kpi, version, value in session.execute(
+        for kind, subject, kpi, version, value in session.connection().execute(
             select(
-                KpiValue.subject_kind,
-                KpiValue.subject_id,
-                KpiValue.kpi_id,
-                KpiValue.version_id,
-                KpiValue.value,
-            ).where(KpiValue.period == label, KpiValue.kpi_id.in_(kpi_ids))
-        ).all()
+                table.subject_kind, table.subject_id, table.kpi_id, table.version_id, table.value
+            ).where(table.period == label, table.kpi_id.in_(kpi_ids))
+        )
     }
     wanted = {(row[4], row[5], row[0]): row for row in rows}
     changed = [row for key, row in wanted.items() if stored.get(key) != (row[1], row[6])]

@@ -156,10 +156,11 @@ class KpiValue(Base):
     period: Mapped[str] = mapped_column(String(10), primary_key=True)
     subject_kind: Mapped[str] = mapped_column(String(10), primary_key=True)
     subject_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    kpi_id: Mapped[int] = mapped_column(
-        ForeignKey("kpis.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
-    )
-    version_id: Mapped[int] = mapped_column(ForeignKey("kpi_versions.id", ondelete="CASCADE"))
+    # No foreign keys: the rows are derived and rewritten by the ten thousand, and a check
+    # per row doubled the write on PostgreSQL. KPIs and versions are never deleted (a KPI
+    # is retired), so the ids always resolve.
+    kpi_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version_id: Mapped[int] = mapped_column(Integer)
     period_start: Mapped[date] = mapped_column(Date)
     value: Mapped[float | None] = mapped_column(Float)
 

@@ -5,8 +5,8 @@ Revises: 0004
 Create Date: 2026-11-23
 
 The stored KPI values are derived data: the table is rebuilt with its natural key as
-the primary key and no other index, and every period is marked as not computed, so the
-next ``touchline compute --all`` (or import) fills it again.
+the primary key, no other index and no foreign keys, and every period is marked as not
+computed, so the next ``touchline compute --all`` (or import) fills it again.
 """
 
 from collections.abc import Sequence
@@ -32,16 +32,19 @@ def _values_table(*, keyed: bool) -> None:
         sa.Column("subject_kind", sa.String(length=10), nullable=False),
         sa.Column("subject_id", sa.Integer(), nullable=False, autoincrement=False),
         sa.Column("value", sa.Float(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["kpi_id"], ["kpis.id"], name=op.f("fk_kpi_values_kpi_id_kpis"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["version_id"],
-            ["kpi_versions.id"],
-            name=op.f("fk_kpi_values_version_id_kpi_versions"),
-            ondelete="CASCADE",
-        ),
     ]
+    if not keyed:
+        columns += [
+            sa.ForeignKeyConstraint(
+                ["kpi_id"], ["kpis.id"], name=op.f("fk_kpi_values_kpi_id_kpis"), ondelete="CASCADE"
+            ),
+            sa.ForeignKeyConstraint(
+                ["version_id"],
+                ["kpi_versions.id"],
+                name=op.f("fk_kpi_values_version_id_kpi_versions"),
+                ondelete="CASCADE",
+            ),
+        ]
     if keyed:
         columns.append(
             sa.PrimaryKeyConstraint(
