@@ -31,6 +31,7 @@ from touchline.i18n import gettext as _
 from touchline.instance import secret_key
 from touchline.kpis import api as kpis_api
 from touchline.kpis import pages as kpis_pages
+from touchline.kpis import setup_pages as kpis_setup_pages
 from touchline.migrations import current_revision, head_revision
 from touchline.org import api as org_api
 from touchline.org import pages as org_pages
@@ -216,6 +217,7 @@ def create_app(
         org_pages.router,
         crm_pages.router,
         kpis_pages.router,
+        kpis_setup_pages.router,
         auth_api.router,
         org_api.router,
         crm_api.router,

@@ -176,9 +176,11 @@ class CardBook:
                 select(Unit.id, Unit.manager_id).where(Unit.manager_id.is_not(None))
             ).all()
         )
+        # Only managers' user accounts can be in a reporting line.
         self.users_of_seller: dict[int, set[int]] = {}
+        managers = sorted({m for m in self.unit_managers.values() if m is not None})
         for user_id, seller_id in session.execute(
-            select(User.id, User.seller_id).where(User.seller_id.is_not(None))
+            select(User.id, User.seller_id).where(User.seller_id.in_(managers))
         ).all():
             assert seller_id is not None
             self.users_of_seller.setdefault(seller_id, set()).add(user_id)

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from touchline.config import get_settings
 from touchline.errors import InvalidInput
+from touchline.i18n import gettext as _
 from touchline.kpis.heatmap import Heatmap
 from touchline.kpis.overview import Overview
 from touchline.org.periods import Period, PeriodError, PeriodKind, parse_period, period_containing
@@ -92,3 +93,23 @@ def overview_csv(overview: Overview) -> str:
             cells += list(row.values[kpi.id])
         writer.writerow(["" if value is None else value for value in cells])
     return out.getvalue()
+
+
+def form_int(text: str, field: str) -> int | None:
+    """Return the whole number typed in a form field, None when empty; refuses other text."""
+    if not text.strip():
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(_("%(value)s is not a whole number.", value=text), field=field) from None
+
+
+def form_number(text: str, field: str) -> float | None:
+    """Return the number typed in a form field (comma or point), None when empty."""
+    if not text.strip():
+        return None
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        raise InvalidInput(_("%(value)s is not a number.", value=text), field=field) from None
