@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from tests.datasets import MAPPINGS, dataset
 from touchline.auth.policy import SYSTEM
 from touchline.crm.models import Account, Activity, Deal
 from touchline.crm.service import run_import
@@ -15,8 +16,6 @@ from touchline.org.models import Seller
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
-DATASETS = ROOT.parent / "shared" / "datasets"
-MAPPINGS = ROOT / "examples" / "mappings"
 
 
 def count(db, model) -> int:
@@ -56,7 +55,7 @@ def read(path: Path) -> list[dict[str, str]]:
 
 
 def test_the_crm_sales_opportunities_data_set_imports_with_its_mapping(db):
-    folder = DATASETS / "crm-sales-opportunities"
+    folder = dataset("crm-sales-opportunities")
     report = run_import(
         db, actor=SYSTEM, path=folder, mapping=MAPPINGS / "crm-sales-opportunities.toml"
     )
@@ -78,7 +77,7 @@ def test_the_crm_sales_opportunities_data_set_imports_with_its_mapping(db):
 
 
 def test_the_olist_funnel_imports_with_its_mapping(db):
-    folder = DATASETS / "olist-marketing-funnel"
+    folder = dataset("olist-marketing-funnel")
     report = run_import(
         db, actor=SYSTEM, path=folder, mapping=MAPPINGS / "olist-marketing-funnel.toml"
     )

@@ -22,14 +22,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.datasets import MAPPINGS, dataset
 from touchline.auth.policy import SYSTEM
 from touchline.crm.service import run_import
 from touchline.kpis.report import workload_report
 from touchline.org.periods import parse_period
 
-ROOT = Path(__file__).resolve().parents[2]
-DATASETS = ROOT.parent / "shared" / "datasets"
-MAPPINGS = ROOT / "examples" / "mappings"
 NO_ACTIVITIES = {
     "meetings": 0,
     "meetings_new_customers": 0,
@@ -62,10 +60,7 @@ def read(path: Path) -> list[dict[str, str]]:
 
 
 def folder_of(name: str) -> Path:
-    folder = DATASETS / name
-    if not folder.is_dir():
-        pytest.skip(f"the public data set {name} is not at {folder}")
-    return folder
+    return dataset(name)
 
 
 def slug(text: str) -> str:
