@@ -57,7 +57,7 @@ from benchmarks.common import console, fresh_database, generated, median, postgr
 from benchmarks.import_bench import run_import
 from touchline.config import get_settings
 from touchline.db import make_engine, make_sessionmaker
-from touchline.kpis.compute import compute_period, refresh
+from touchline.kpis.compute import compute_period, compute_periods, refresh
 from touchline.kpis.engine import compute, load_organisation
 from touchline.kpis.metrics import REFERENCE_WORKLOAD
 from touchline.org.models import Seller, Unit
@@ -431,7 +431,8 @@ def measure_heatmap(engine: Engine, url: str, quarter: Period) -> tuple[list[flo
 
     factory = make_sessionmaker(engine)
     with factory() as session:
-        compute_period(session, quarter, trigger="bench")
+        # As `touchline compute` does it: the period, then fresh planner statistics.
+        compute_periods(session, [quarter], trigger="bench")
         specs = []
         for code, weight in LINES:
             kpi = session.scalar(select(Kpi).where(Kpi.code == code))

@@ -352,3 +352,33 @@ def test_every_command_and_sub_command_answers_help():
         result = run(*path, "--help")
         assert result.exit_code == 0, (path, result.output)
         assert "Usage:" in result.output
+
+
+def test_compute_and_report_give_the_reference_workload(database, tmp_path):
+    from tests.crm.conftest import VALID, write_folder
+
+    assert run("db", "upgrade").exit_code == 0
+    imported = run("import", str(write_folder(tmp_path / "crm", VALID)))
+    assert imported.exit_code == 0, imported.output
+    computed = run("compute", "--period", "2026-Q1", "--period", "2026-02")
+    assert computed.exit_code == 0, computed.output
+    assert "Computed 2 periods" in said(computed)
+    assert count(database, ComputedPeriod) >= 2
+
+    csv_text = run("report", "--period", "2026-Q1", "--format", "csv", "--kind", "company")
+    assert csv_text.exit_code == 0, csv_text.output
+    header, company = csv_text.output.strip().splitlines()
+    row = dict(zip(header.split(","), company.split(","), strict=True))
+    assert row["kind"] == "company"
+    assert row["revenue_won"] == "100.50"  # exact to the cent
+    assert row["deals_won"] == "1"
+    assert row["win_rate"] == "0.5"
+    # D1, created 2026-01-02, first touched by X1 at 2026-03-01T23:30Z: 58 days and 23.5 h.
+    assert row["speed_to_first_touch_h"] == "1415.5"
+
+    bad = run("report", "--period", "2026-Q5")
+    assert bad.exit_code == 2
+    assert "2026-Q5" in said(bad)
+    nothing = run("compute")
+    assert nothing.exit_code == 2
+    assert "--period" in said(nothing)

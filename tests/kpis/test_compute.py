@@ -218,3 +218,15 @@ def test_recomputing_writes_only_what_changed(db, crm):
     # One more call: the calls of S3, of T1, R1 and C above them, and of the company.
     assert after.written == 5
     assert _company_value(db, "calls", Q1) == 2
+
+
+def test_periods_are_computed_in_order_with_progress(db, crm):
+    from touchline.kpis.compute import compute_periods
+
+    said: list[str] = []
+    months = [parse_period(label, fiscal_start_month=1) for label in ("2026-01", "2026-02")]
+    results = compute_periods(db, [*months, Q1], trigger="test", progress=said.append)
+    assert said == ["2026-01", "2026-02", "2026-Q1"]
+    assert [r.period for r in results] == said
+    assert all(r.written == r.values for r in results)
+    assert _company_value(db, "deals_won", months[1]) == 1  # D1, won on 1 February

@@ -19,7 +19,6 @@ from touchline.auth.policy import SYSTEM
 from touchline.config import get_settings
 from touchline.db import make_engine, make_sessionmaker, transaction
 from touchline.kpis import compute as computing
-from touchline.kpis.engine import load_organisation
 from touchline.kpis.metrics import REFERENCE_WORKLOAD
 from touchline.kpis.report import ReportRow, workload_report
 from touchline.org.periods import Period, PeriodError, parse_period
@@ -65,7 +64,6 @@ def compute_command(
                     max(last, computing.company_today()),
                     fiscal_start_month=get_settings().fiscal_year_start_month,
                 )
-            organisation = load_organisation(session.connection())
             with Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -74,14 +72,15 @@ def compute_command(
                 console=errors,
             ) as progress:
                 task = progress.add_task("computing", total=len(wanted))
-                total_values = 0
-                for each in wanted:
-                    progress.update(task, description=f"computing {each.label}")
-                    result = computing.compute_period(
-                        session, each, organisation=organisation, trigger="compute"
-                    )
-                    total_values += result.values
+
+                def step(label: str) -> None:
+                    progress.update(task, description=f"computed {label}")
                     progress.advance(task)
+
+                results = computing.compute_periods(
+                    session, wanted, trigger="compute", progress=step
+                )
+                total_values = sum(result.values for result in results)
     finally:
         engine.dispose()
     console.print(f"Computed {len(wanted)} periods: {total_values:,} values stored.")

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from touchline.config import get_settings
@@ -412,6 +412,32 @@ def periods_for(first: date, last: date, *, fiscal_start_month: int) -> list[Per
     return found
 
 
+# From this many values written, PostgreSQL's statistics of the table are refreshed:
+# with stale ones its planner reads a whole period's rows for a ten-seller heatmap.
+STATISTICS_ROWS = 10_000
+
+
+def compute_periods(
+    session: Session,
+    periods: list[Period],
+    *,
+    trigger: str,
+    progress: Progress | None = None,
+) -> list[PeriodResult]:
+    """Compute ``periods`` in order (see ``compute_period``); return what each held and wrote."""
+    organisation = load_organisation(session.connection())
+    results = []
+    for period in periods:
+        results.append(compute_period(session, period, organisation=organisation, trigger=trigger))
+        if progress:
+            progress(period.label)
+    if sum(result.written for result in results) >= STATISTICS_ROWS:
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("ANALYZE kpi_values"))
+    return results
+
+
 def compute_all(
     session: Session,
     *,
@@ -427,13 +453,8 @@ def compute_all(
     if today is not None:
         last = max(last, today)
     settings = get_settings()
-    organisation = load_organisation(session.connection())
-    results = []
-    for period in periods_for(first, last, fiscal_start_month=settings.fiscal_year_start_month):
-        results.append(compute_period(session, period, organisation=organisation, trigger=trigger))
-        if progress:
-            progress(period.label)
-    return results
+    wanted = periods_for(first, last, fiscal_start_month=settings.fiscal_year_start_month)
+    return compute_periods(session, wanted, trigger=trigger, progress=progress)
 
 
 def refresh(
@@ -456,13 +477,8 @@ def refresh(
         for period in periods_for(first, last, fiscal_start_month=settings.fiscal_year_start_month):
             if period.label in computed or period.contains(today):
                 wanted.setdefault(period.label, period)
-    organisation = load_organisation(session.connection())
-    results = []
-    for period in sorted(wanted.values(), key=lambda p: (p.kind, p.start)):
-        results.append(compute_period(session, period, organisation=organisation, trigger=trigger))
-        if progress:
-            progress(period.label)
-    return results
+    ordered = sorted(wanted.values(), key=lambda p: (p.kind, p.start))
+    return compute_periods(session, ordered, trigger=trigger, progress=progress)
 
 
 def refresh_after_import(
