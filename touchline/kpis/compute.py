@@ -40,6 +40,7 @@ from touchline.kpis.models import (
     SubjectKind,
     TimeAggregation,
 )
+from touchline.kpis.providers import provided_values
 from touchline.org.periods import Period, PeriodError, PeriodKind, parse_period, periods_between
 
 Progress = Callable[[str], None]
@@ -267,6 +268,12 @@ def compute_period(
         **_rating_values(connection, organisation, period, rated),
         **_pulse_values(connection, organisation, period, pulsed),
         **_manual_values(connection, organisation, period, by_source.get(KpiSource.MANUAL, [])),
+        **provided_values(
+            connection,
+            organisation,
+            period,
+            [k.code for k in by_source.get(KpiSource.PROVIDED, [])],
+        ),
     }
 
     subject_kinds = (

@@ -37,6 +37,7 @@ class KpiSource(StrEnum):
     EXPRESSION = "expression"  # a formula over metrics and constants
     RATING = "rating"  # rating aggregates (soft KPIs)
     MANUAL = "manual"  # entered by hand per seller and period
+    PROVIDED = "provided"  # computed by another domain (see touchline.kpis.providers)
 
 
 class KpiStatus(StrEnum):

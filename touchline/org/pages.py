@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from touchline.deps import Db, SignedIn
 from touchline.org import service
+from touchline.web.parts import seller_page_parts
 from touchline.web.templating import render
 
 router = APIRouter()
@@ -45,8 +46,10 @@ def sellers(
 @router.get("/sellers/{external_id}")
 def seller(request: Request, db: Db, actor: SignedIn, external_id: str) -> Response:
     read = service.read_seller(db, actor=actor, external_id=external_id)
+    found = service.get_seller(db, actor=actor, external_id=external_id)
     context = {
         "seller": read,
+        "parts": seller_page_parts(db, actor=actor, seller=found),
         "territory": service.territory_of(db, read.territory),
         "reports": service.direct_reports(db, actor=actor, external_id=external_id),
     }

@@ -20,6 +20,7 @@ from touchline.kpis.service import current_quarter
 from touchline.org import service as org
 from touchline.org.models import Seller
 from touchline.org.schemas import SellerRead, UnitRead
+from touchline.web.parts import Part, dashboard_parts
 
 WARNINGS_SHOWN = 12
 
@@ -41,6 +42,8 @@ class Dashboard:
     objectives: list[ObjectiveNode] = field(default_factory=list)
     governance_findings: int | None = None
     quarter: str = ""
+    # What the other domains add, by slot (see touchline.web.parts).
+    parts: dict[str, list[Part]] = field(default_factory=dict)
 
 
 def build(session: Session, *, actor: Actor) -> Dashboard:
@@ -96,4 +99,5 @@ def build(session: Session, *, actor: Actor) -> Dashboard:
         team=team,
         seller_count=org.count_sellers(session, actor=actor),
         unit_count=len(units),
+        parts=dashboard_parts(session, actor=actor),
     )

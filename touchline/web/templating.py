@@ -25,7 +25,7 @@ from touchline.config import LANGUAGES
 from touchline.kpis.display import format_kpi_value, sparkline
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-DOMAINS = ("auth", "crm", "kpis", "org")
+DOMAINS = ("analytics", "auth", "coaching", "crm", "kpis", "org", "ratings")
 
 
 def _number(value: Decimal | float | int | None, digits: int = 0) -> str:
