@@ -1,0 +1,1 @@
+"""Soft KPIs made measurable: scales, rating rounds, outside raters, surveys, pulse, gaps."""
