@@ -6,6 +6,7 @@ through Typer's test runner, as a person would type them.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -382,3 +383,46 @@ def test_compute_and_report_give_the_reference_workload(database, tmp_path):
     nothing = run("compute")
     assert nothing.exit_code == 2
     assert "--period" in said(nothing)
+
+
+def test_report_kpis_gives_every_catalogue_kpi_per_seller_unit_or_company(database, tmp_path):
+    from tests.crm.conftest import VALID, write_folder
+
+    assert run("db", "upgrade").exit_code == 0
+    assert run("import", str(write_folder(tmp_path / "crm", VALID))).exit_code == 0
+    stored = count(database, KpiValue)
+
+    by_seller = run("report", "kpis", "--period", "2026-Q1", "--by", "seller", "--format", "csv")
+    assert by_seller.exit_code == 0, by_seller.output
+    lines = by_seller.output.strip().splitlines()
+    header = lines[0].split(",")
+    assert header[:3] == ["id", "name", "revenue_won"]
+    assert {"objection_handling", "pulse_energy", "crm_training"} <= set(header)
+    rows = {
+        line.split(",")[0]: dict(zip(header, line.split(","), strict=True)) for line in lines[1:]
+    }
+    assert list(rows) == ["S0", "S1", "S2", "S3"]  # every seller, even without events
+    assert rows["S2"]["revenue_won"] == "100.50"
+    # Self 4.5 and manager 3, weighed 20 and 40 (no customer ratings).
+    assert rows["S2"]["objection_handling"] == "3.5"
+    assert rows["S3"]["win_rate"] == "0.0"
+    assert rows["S0"]["win_rate"] == ""  # nothing closed: no value, not 0
+
+    by_company = run("report", "kpis", "--period", "2026-Q1", "--by", "company", "--format", "json")
+    assert by_company.exit_code == 0, by_company.output
+    company = json.loads(by_company.output)["rows"]
+    assert [(row["kind"], row["id"], row["name"]) for row in company] == [
+        ("company", "company", "Company")
+    ]
+    assert company[0]["revenue_won"] == "100.50"
+    # Computed afresh: the report stores nothing.
+    assert count(database, KpiValue) == stored
+
+    by_unit = run("report", "kpis", "--period", "2026-Q1", "--by", "unit")
+    assert by_unit.exit_code == 0
+    assert "R1" in by_unit.output
+    assert "T1" in by_unit.output
+
+    wrong = run("report", "kpis", "--period", "2026-Q1", "--by", "team")
+    assert wrong.exit_code == 2
+    assert "--by" in said(wrong)

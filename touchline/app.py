@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import touchline
+import touchline.models
 from touchline import i18n
 from touchline.auth import api as auth_api
 from touchline.auth import pages as auth_pages
@@ -30,11 +31,15 @@ from touchline.errors import DomainError, NotAuthenticated
 from touchline.i18n import gettext as _
 from touchline.instance import secret_key
 from touchline.kpis import api as kpis_api
+from touchline.kpis import card_api as kpis_card_api
 from touchline.kpis import pages as kpis_pages
 from touchline.kpis import setup_pages as kpis_setup_pages
 from touchline.migrations import current_revision, head_revision
 from touchline.org import api as org_api
 from touchline.org import pages as org_pages
+from touchline.ratings import api as ratings_api
+from touchline.ratings import pages as ratings_pages
+from touchline.ratings import survey_pages as ratings_survey_pages
 from touchline.web import pages as web_pages
 from touchline.web.templating import render
 
@@ -218,10 +223,14 @@ def create_app(
         crm_pages.router,
         kpis_pages.router,
         kpis_setup_pages.router,
+        ratings_pages.router,
+        ratings_survey_pages.router,
         auth_api.router,
         org_api.router,
         crm_api.router,
         kpis_api.router,
+        kpis_card_api.router,
+        ratings_api.router,
     ):
         app.include_router(router)
 

@@ -17,16 +17,18 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
+import touchline.models  # noqa: F401 (every table, and every domain's KPI providers)
 from touchline.auth import service as users
 from touchline.auth.policy import SYSTEM
 from touchline.config import get_settings
 from touchline.crm.cli import import_command
 from touchline.db import is_sqlite, make_engine, make_sessionmaker, transaction
 from touchline.errors import DomainError
-from touchline.kpis.cli import compute_command, report_command
+from touchline.kpis.cli import compute_command, report_app
 from touchline.logs import log_config
 from touchline.migrations import current_revision, head_revision, upgrade
 from touchline.org.models import Seller
+from touchline.ratings.cli import ratings_app
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -43,8 +45,9 @@ user_app = typer.Typer(help="Add users, set passwords, issue API tokens.", no_ar
 app.add_typer(db_app, name="db")
 app.command("import")(import_command)
 app.command("compute")(compute_command)
-app.command("report")(report_command)
+app.add_typer(report_app, name="report")
 app.add_typer(user_app, name="user")
+app.add_typer(ratings_app, name="ratings")
 console = Console()
 errors = Console(stderr=True)
 

@@ -44,6 +44,24 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Failed logins per account and address before a pause"
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    max_card_kpis: int = Field(
+        default=7, ge=1, description="Active KPIs on one scorecard before governance warns"
+    )
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Touchline's public address, for the survey links sent to outside raters",
+    )
+    survey_days: int = Field(default=30, ge=1, le=365, description="Days a survey link stays valid")
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for survey e-mails; links to copy without it"
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port")
+    smtp_username: str | None = Field(default=None, description="SMTP user name, if any")
+    smtp_password: str | None = Field(default=None, description="SMTP password, if any")
+    smtp_from: str = Field(
+        default="touchline@localhost", description="The sender of survey e-mails"
+    )
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection to TLS")
 
     @field_validator("timezone")
     @classmethod

@@ -26,6 +26,18 @@ from touchline.kpis.models import (
     ScorecardTemplate,
 )
 from touchline.org.models import Seller, Territory, Unit
+from touchline.ratings import kpis as _ratings_kpis  # noqa: F401 (registers its KPIs)
+from touchline.ratings.models import (
+    KpiScale,
+    RatingRound,
+    RatingScale,
+    RoundSeller,
+    ScaleAnchor,
+    SellerSurvey,
+    SellerSurveyAnswer,
+    SurveyCampaign,
+    SurveyInvitation,
+)
 
 __all__ = [
     "Account",
@@ -40,6 +52,7 @@ __all__ = [
     "ImportRun",
     "InstanceSetting",
     "Kpi",
+    "KpiScale",
     "KpiValue",
     "KpiVersion",
     "LoginAttempt",
@@ -47,10 +60,18 @@ __all__ = [
     "Objective",
     "PulseAnswer",
     "RatingRecord",
+    "RatingRound",
+    "RatingScale",
+    "RoundSeller",
+    "ScaleAnchor",
     "ScorecardAssignment",
     "ScorecardLine",
     "ScorecardTemplate",
     "Seller",
+    "SellerSurvey",
+    "SellerSurveyAnswer",
+    "SurveyCampaign",
+    "SurveyInvitation",
     "Territory",
     "Unit",
     "User",

@@ -65,28 +65,49 @@ def test_an_expression_kpi_is_stored_and_division_by_zero_is_no_value(db, crm):
 
 
 def test_a_new_version_applies_from_its_period_and_history_recomputes_the_same(db, crm):
+    compute_period(db, Q1)
+    compute_period(db, Q2)
+    # Creating a KPI fills the periods computed before, without a `touchline compute`.
     kpi = catalogue.create_kpi(
         db,
         actor=SYSTEM,
-        kpi_in=KpiCreate(code="focus", name="Focus", level="activity", formula="meetings * 2"),
+        kpi_in=KpiCreate(code="focus", name="Focus", level="activity", formula="meetings * 2 + 1"),
     )
-    compute_period(db, Q1)
     before = _company_value(db, "focus", Q1)
+    assert before == 3.0  # one meeting in Q1
+    assert _company_value(db, "focus", Q2) == 1.0  # none in Q2
     catalogue.update_kpi(
         db,
         actor=SYSTEM,
         kpi=kpi,
         kpi_in=KpiUpdate(
-            definition=KpiDefinition(formula="meetings * 10"), effective_from="2026-Q2"
+            definition=KpiDefinition(formula="meetings * 10 + 5"), effective_from="2026-Q2"
         ),
     )
+    # The new version recomputed Q2 on saving; Q1 keeps the old definition.
+    assert _company_value(db, "focus", Q2) == 5.0
+    assert _company_value(db, "focus", Q1) == before
+    compute_period(db, Q1)
+    assert _company_value(db, "focus", Q1) == before
+    versions = catalogue.read_kpi(db, kpi).versions
+    assert [v.formula for v in versions] == ["meetings * 2 + 1", "meetings * 10 + 5"]
+
+
+def test_retiring_and_reactivating_a_kpi(db, crm):
+    compute_period(db, Q1)
+    kpi = catalogue.create_kpi(
+        db,
+        actor=SYSTEM,
+        kpi_in=KpiCreate(code="twice", name="Twice", level="activity", formula="calls * 2"),
+    )
+    assert _company_value(db, "twice", Q1) == 2.0
+    catalogue.update_kpi(db, actor=SYSTEM, kpi=kpi, kpi_in=KpiUpdate(status="retired"))
     compute_period(db, Q1)
     compute_period(db, Q2)
-    assert before == 2.0
-    assert _company_value(db, "focus", Q1) == before
-    assert _company_value(db, "focus", Q2) is None or _company_value(db, "focus", Q2) == 0.0
-    versions = catalogue.read_kpi(db, kpi).versions
-    assert [v.formula for v in versions] == ["meetings * 2", "meetings * 10"]
+    assert _company_value(db, "twice", Q1) == 2.0  # its history stays
+    assert _company_value(db, "twice", Q2) is None  # a retired KPI is no longer computed
+    catalogue.update_kpi(db, actor=SYSTEM, kpi=kpi, kpi_in=KpiUpdate(status="active"))
+    assert _company_value(db, "twice", Q2) == 0.0  # back on saving
 
 
 @pytest.mark.parametrize(

@@ -118,3 +118,39 @@ def test_a_seller_who_moves_takes_their_history_to_the_new_unit(db, demo_folder)
         before["revenue_won"][n + position[old_unit]] - own
     )
     assert after["revenue_won"][-1] == before["revenue_won"][-1]
+
+
+def test_deals_on_the_first_and_last_day_belong_to_the_period(db, tmp_path):
+    from tests.crm.conftest import VALID, write_folder
+
+    files = dict(VALID)
+    files["deals.csv"] = (
+        "deal_id,account_id,seller_id,created_date,close_date,status,amount,stage\n"
+        "E1,A1,S2,2026-03-31,2026-04-01,won,10.01,\n"  # created the day before, won on day one
+        "E2,A1,S2,2026-04-01,2026-06-30,won,20.02,\n"  # created on day one, won on the last
+        "E3,A2,S3,2026-01-10,2026-03-31,won,40.04,\n"  # the day before the quarter
+        "E4,A2,S3,2026-06-30,2026-07-01,lost,80.08,\n"  # created on the last day, lost after
+    )
+    files["activities.csv"] = (
+        "activity_id,seller_id,type,occurred_at,account_id,deal_id,duration_min,outcome\n"
+        "X1,S2,call,2026-04-01T00:00:00Z,A1,E2,,\n"  # at the very midnight E2 was created
+        "X2,S3,meeting,2026-06-30T23:59:59Z,A2,E4,30,next_step_agreed\n"
+        "X3,S3,meeting,2026-07-01T00:00:00Z,A2,,30,no_next_step\n"
+    )
+    folder = write_folder(tmp_path / "edges", files)
+    report = run_import(db, actor=SYSTEM, path=folder)
+    assert report.ok, [problem.describe() for problem in report.problems]
+    start, end = date(2026, 4, 1), date(2026, 6, 30)
+    expected = reference_kpis(folder, start, end, timezone="UTC")
+    organisation, values = compute(db.connection(), start, end, zone=ZoneInfo("UTC"))
+    company = organisation.n_subjects - 1
+    assert values["deals_won"][company] == 2  # E1 and E2, not E3
+    assert values["revenue_won"][company] == pytest.approx(30.03)
+    assert values["pipeline_created"][company] == pytest.approx(100.10)  # E2 and E4
+    assert values["win_rate"][company] == 1.0  # E4 is lost after the quarter
+    assert values["meetings"][company] == 1  # X2 at 23:59:59 of the last day, not X3
+    # E2 touched at its very midnight (0 h), E4 a second before the next day: the median.
+    assert values["speed_to_first_touch_h"][company] == pytest.approx((0 + 86399 / 3600) / 2)
+    assert values["new_customers"][company] == 1  # A1's first win is E1; A2's was in Q1
+    for code in KPI_CODES:
+        assert _close(expected[("company", "")][code], float(values[code][company])), code

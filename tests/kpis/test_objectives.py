@@ -87,14 +87,24 @@ def test_a_kpi_set_by_someone_outside_the_line_is_marked(db, imported):  # noqa:
     # Dora manages R1 (above Anne's T1); a leader from elsewhere is never "outside".
     leader = make_user(db, "lea@x.dk", Role.LEADER)
     set_seller_line(
-        db, actor=actor_for(db, leader), seller=_seller(db, "S2"), spec=LineSpec("calls", 0, 5)
+        db,
+        actor=actor_for(db, leader),
+        seller=_seller(db, "S2"),
+        spec=LineSpec("calls", 0, 5),
+        effective_from=imported.label,
     )
     card = seller_scorecard(
         db, actor=SYSTEM, seller=_seller(db, "S2"), period=imported, today=TODAY
     )
     assert not any(line.imposed for line in card.lines)
     outsider = make_user(db, "bo@x.dk", Role.MANAGER, _seller(db, "S3"))
-    line = set_seller_line(db, actor=SYSTEM, seller=_seller(db, "S2"), spec=LineSpec("demos", 0, 2))
+    line = set_seller_line(
+        db,
+        actor=SYSTEM,
+        seller=_seller(db, "S2"),
+        spec=LineSpec("demos", 0, 2),
+        effective_from=imported.label,
+    )
     line.assigned_by_id = outsider.id
     card = seller_scorecard(
         db, actor=SYSTEM, seller=_seller(db, "S2"), period=imported, today=TODAY
@@ -152,6 +162,106 @@ def test_a_leader_adds_a_kpi_and_a_version_through_the_pages(db, imported, clien
     assert client.get("/objectives").status_code == 200
 
 
+def test_the_catalogue_offers_new_kpis_and_the_editor_sets_owner_status_and_objective(
+    db,
+    imported,  # noqa: F811
+    client,
+):
+    make_user(db, "lea@x.dk", Role.LEADER)
+    make_user(db, "anne@x.dk", Role.SELLER, _seller(db, "S2"))
+    objective = create_objective(db, actor=SYSTEM, title="Grow")
+    db.commit()
+    token = sign_in(client, "lea@x.dk", PASSWORD)
+    assert 'href="/kpis/new"' in client.get("/kpis").text
+    created = client.post(
+        "/kpis/new",
+        data={
+            "csrf_token": token,
+            "code": "coaching_quality",
+            "name": "Coaching quality",
+            "level": "activity",
+            "source": "rating",
+            "kind": "hard",
+            "time_aggregation": "mean",
+            "unit": "score",
+            "status": "draft",
+            "objective_id": str(objective.id),
+            "decision_rule": "Below 3: plan a joint visit.",
+        },
+    )
+    assert created.status_code == 303, created.text
+    kpi = db.scalar(select(Kpi).where(Kpi.code == "coaching_quality"))
+    assert (kpi.kind, kpi.source, kpi.status) == ("soft", "rating", "draft")  # rated: soft
+    assert (kpi.time_aggregation, kpi.objective_id) == ("mean", objective.id)
+    assert client.get("/api/v1/kpis/coaching_quality").json()["owner"] == "lea@x.dk"
+    seller_owner = client.post(
+        "/kpis/coaching_quality/details",
+        data={"csrf_token": token, "name": "Coaching quality", "owner": "anne@x.dk"},
+    )
+    assert seller_owner.status_code == 422
+    assert "is a seller" in seller_owner.text
+    changed = client.post(
+        "/kpis/coaching_quality/details",
+        data={
+            "csrf_token": token,
+            "name": "Quality of coaching",
+            "status": "active",
+            "level": "will",
+            "objective_id": "",
+            "name_da": "Coachingens kvalitet",
+        },
+    )
+    assert changed.status_code == 303
+    db.expire_all()
+    kpi = db.scalar(select(Kpi).where(Kpi.code == "coaching_quality"))
+    assert (kpi.name, kpi.status, kpi.level, kpi.objective_id) == (
+        "Quality of coaching",
+        "active",
+        "will",
+        None,
+    )
+    assert kpi.translations["da"]["name"] == "Coachingens kvalitet"
+
+
+def test_every_kpi_table_downloads_as_csv_and_excel(db, imported, client):  # noqa: F811
+    import io
+
+    import openpyxl
+
+    _with_card(db)
+    make_user(db, "lea@x.dk", Role.LEADER)
+    db.commit()
+    sign_in(client, "lea@x.dk", PASSWORD)
+    pages = [
+        "/kpis",
+        "/kpis/revenue_won",
+        "/governance",
+        "/overview?period=2026-Q1",
+        "/units/T1/heatmap?period=2026-Q1",
+        "/units/T1/scorecard?period=2026-Q1",
+        "/sellers/S2/scorecard?period=2026-Q1",
+        "/sellers",
+        "/units/T1",
+    ]
+    for page in pages:
+        html = client.get(page)
+        assert html.status_code == 200, page
+        assert "format=xlsx" in html.text, page
+        joiner = "&" if "?" in page else "?"
+        as_csv = client.get(f"{page}{joiner}format=csv")
+        assert as_csv.status_code == 200, page
+        assert as_csv.headers["content-type"].startswith("text/csv"), page
+        header = as_csv.text.splitlines()[0]
+        as_xlsx = client.get(f"{page}{joiner}format=xlsx")
+        assert as_xlsx.status_code == 200, page
+        sheet = openpyxl.load_workbook(io.BytesIO(as_xlsx.content)).active
+        first = next(sheet.iter_rows(values_only=True))
+        assert ",".join(str(cell) for cell in first) == header, page
+    card = client.get("/sellers/S2/scorecard?period=2026-Q1&format=csv").text
+    assert "revenue_won" in card
+    assert client.get("/kpis?format=pdf").status_code == 422
+
+
 def test_sellers_may_not_edit_kpis(db, imported, client):  # noqa: F811
     make_user(db, "anne@x.dk", Role.SELLER, _seller(db, "S2"))
     db.commit()
@@ -163,3 +273,39 @@ def test_sellers_may_not_edit_kpis(db, imported, client):  # noqa: F811
     )
     assert refused.status_code == 403
     assert client.get("/objectives").status_code == 200
+
+
+def test_a_card_warns_about_a_kpi_without_a_decision_rule_and_the_limit_is_a_setting(
+    db,
+    imported,  # noqa: F811
+    monkeypatch,
+):
+    from touchline.config import get_settings
+    from touchline.kpis.assignments import LineSpec, assign_template, save_template
+    from touchline.kpis.governance import template_checks
+    from touchline.kpis.scorecards import seller_scorecard
+
+    codes = ["revenue_won", "calls", "meetings", "demos"]
+    template = save_template(
+        db, actor=SYSTEM, name="Four", lines=[LineSpec(code, 25) for code in codes]
+    )
+    assign_template(db, actor=SYSTEM, template=template, unit=_unit(db, "C"))
+    calls = catalogue.get_kpi(db, "calls")
+    db.scalar(select(KpiVersion).where(KpiVersion.kpi_id == calls.id)).decision_rule = ""
+    card = seller_scorecard(db, actor=SYSTEM, seller=_seller(db, "S2"), period=imported)
+    assert "Calls has no decision rule: it leads to no decision." in card.warnings
+    assert not any("blurs the focus" in warning for warning in card.warnings)
+    (check,) = template_checks(db)
+    assert check.without_rule == ["Calls"]
+    assert "Calls" in check.without_objective
+    assert not check.too_many
+
+    monkeypatch.setenv("TOUCHLINE_MAX_CARD_KPIS", "3")
+    get_settings.cache_clear()
+    try:
+        card = seller_scorecard(db, actor=SYSTEM, seller=_seller(db, "S2"), period=imported)
+        (check,) = template_checks(db)
+    finally:
+        get_settings.cache_clear()
+    assert "4 active KPIs on one card: more than 3 blurs the focus." in card.warnings
+    assert check.too_many

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from touchline.auth.policy import SYSTEM
+from touchline.errors import InvalidInput
 from touchline.kpis.assignments import (
     LineSpec,
     assign_template,
@@ -90,14 +91,15 @@ def test_a_card_scores_levels_and_the_balanced_index(db, imported):
     assert by_code["revenue_won"].attainment == pytest.approx(50.25)
     assert by_code["revenue_won"].light == "red"
     assert by_code["revenue_won"].decision_rule  # off track: the rule says what to do
-    # Self 4.5 and manager 3: the mean of the role means.
-    assert by_code["objection_handling"].actual == pytest.approx(3.75)
+    # Self 4.5 and manager 3, weighed 20 and 40 (the customers' 40 has no ratings and
+    # drops out): (0.2 * 4.5 + 0.4 * 3) / 0.6.
+    assert by_code["objection_handling"].actual == pytest.approx(3.5)
     assert by_code["objection_handling"].light == "green"
     assert by_code["objection_handling"].decision_rule == ""
     assert by_code["pulse_energy"].actual == pytest.approx(3.0)
     assert card.level_scores["result"] == pytest.approx(50.25)
     assert card.level_scores["foundation"] is None
-    assert card.balanced_index == pytest.approx((40 * 50.25 + 30 * 125 + 30 * 100) / 100)
+    assert card.balanced_index == pytest.approx((40 * 50.25 + 30 * 3.5 / 3 * 100 + 30 * 100) / 100)
     assert card.capacity is None
     assert any("Foundation" in warning for warning in card.warnings)
     assert sum("serves no objective" in warning for warning in card.warnings) == 3
@@ -109,7 +111,11 @@ def test_a_sellers_own_target_overrides_the_template_and_unit_targets_reach_ever
     )
     assign_template(db, actor=SYSTEM, template=template, unit=_unit(db, "C"))
     set_seller_line(
-        db, actor=SYSTEM, seller=_seller(db, "S2"), spec=LineSpec("revenue_won", 0, 100)
+        db,
+        actor=SYSTEM,
+        seller=_seller(db, "S2"),
+        spec=LineSpec("revenue_won", 0, 100),
+        effective_from=imported.label,
     )
     card = seller_scorecard(
         db, actor=SYSTEM, seller=_seller(db, "S2"), period=imported, today=TODAY
@@ -118,13 +124,70 @@ def test_a_sellers_own_target_overrides_the_template_and_unit_targets_reach_ever
     assert card.lines[0].weight == 100  # weight 0 on the seller's line keeps the template's
     assert card.lines[0].light == "green"
     assert (
-        set_unit_targets(db, actor=SYSTEM, unit=_unit(db, "T1"), kpi_code="revenue_won", target=50)
+        set_unit_targets(
+            db,
+            actor=SYSTEM,
+            unit=_unit(db, "T1"),
+            kpi_code="revenue_won",
+            target=50,
+            effective_from=imported.label,
+        )
         == 2
     )
     card = seller_scorecard(
         db, actor=SYSTEM, seller=_seller(db, "S3"), period=imported, today=TODAY
     )
     assert card.lines[0].target == 50
+
+
+def test_a_target_raised_for_a_later_period_leaves_the_earlier_one_as_it_was(db, imported):
+    template = save_template(
+        db, actor=SYSTEM, name="AE", lines=[LineSpec("revenue_won", 100, target=200)]
+    )
+    assign_template(db, actor=SYSTEM, template=template, unit=_unit(db, "C"))
+    seller = _seller(db, "S2")
+    set_seller_line(
+        db,
+        actor=SYSTEM,
+        seller=seller,
+        spec=LineSpec("revenue_won", 0, 100),
+        effective_from=imported.label,
+    )
+    later = imported.next()
+    set_seller_line(
+        db,
+        actor=SYSTEM,
+        seller=seller,
+        spec=LineSpec("revenue_won", 0, 150),
+        effective_from=later.label,
+    )
+
+    def target(period):
+        card = seller_scorecard(db, actor=SYSTEM, seller=seller, period=period, today=TODAY)
+        return card.lines[0].target
+
+    assert target(imported.previous()) == 200  # before any own line: the template's
+    assert target(imported) == 100
+    assert target(later) == 150
+    assert target(later.next()) == 150
+    # Setting the same period again replaces that period's line, not another one.
+    set_seller_line(
+        db,
+        actor=SYSTEM,
+        seller=seller,
+        spec=LineSpec("revenue_won", 0, 120),
+        effective_from=later.label,
+    )
+    assert target(later) == 120
+    assert target(imported) == 100
+    with pytest.raises(InvalidInput, match="2026-Q9"):
+        set_seller_line(
+            db,
+            actor=SYSTEM,
+            seller=seller,
+            spec=LineSpec("revenue_won", 0, 1),
+            effective_from="2026-Q9",
+        )
 
 
 def test_a_month_target_is_a_third_of_the_quarter_for_sums_only(db, imported):

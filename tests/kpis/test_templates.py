@@ -50,7 +50,7 @@ def test_a_leader_builds_a_template_and_a_manager_assigns_it(db, imported, clien
     ).status_code in (403, 404)
     targets = client.post(
         "/api/v1/units/T1/targets",
-        json={"kpi": "meetings", "target": 3},
+        json={"kpi": "meetings", "target": 3, "effective_from": "2026-Q1"},
         headers={"X-CSRF-Token": token},
     )
     assert targets.json() == {"sellers": 2}
@@ -62,7 +62,7 @@ def test_a_leader_builds_a_template_and_a_manager_assigns_it(db, imported, clien
     }
     line = client.put(
         "/api/v1/sellers/S2/scorecard/lines/calls",
-        json={"kpi": "calls", "weight": 10, "target": 5},
+        json={"kpi": "calls", "weight": 10, "target": 5, "effective_from": "2026-Q1"},
         headers={"X-CSRF-Token": token},
     )
     assert line.status_code == 200
@@ -102,5 +102,5 @@ def test_the_company_overview_shows_every_unit_with_the_period_before(db, import
     assert csv[0].startswith("unit_id,unit,")
     assert "revenue_won_2026-Q1" in csv[0]
     assert "revenue_won_2025-Q4" in csv[0]
-    company = next(line for line in csv if line.startswith(",company,"))
+    company = next(line for line in csv if line.startswith("company,The company,"))
     assert "100.5" in company

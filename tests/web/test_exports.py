@@ -62,3 +62,17 @@ def test_an_unknown_format_is_refused_by_name():
     assert not wants_download("html")
     with pytest.raises(InvalidInput, match="pdf is not a download format"):
         wants_download("pdf")
+
+
+def test_the_users_page_downloads_its_table(db, client):
+    from tests.conftest import sign_in
+    from tests.factories import PASSWORD, make_org
+
+    make_org(db)
+    sign_in(client, "admin@example.com", PASSWORD)
+    assert "format=xlsx" in client.get("/admin/users").text
+    rows = client.get("/admin/users?format=csv").text.splitlines()
+    assert rows[0] == "email,name,role,seller_id,active,last_sign_in"
+    assert any(row.startswith("manager@example.com,") and ",M1,true," in row for row in rows)
+    workbook = openpyxl.load_workbook(io.BytesIO(client.get("/admin/users?format=xlsx").content))
+    assert workbook.active.max_row == len(rows)

@@ -17,6 +17,7 @@ from touchline.errors import DomainError
 from touchline.i18n import gettext as _
 from touchline.i18n import set_language
 from touchline.org.models import Seller
+from touchline.web.exports import Table, table_response, wants_download
 from touchline.web.templating import render
 
 router = APIRouter()
@@ -162,8 +163,28 @@ def _admin_context(db: Db, actor: AdminOnly) -> dict[str, object]:
 
 
 @router.get("/admin/users")
-def user_admin(request: Request, db: Db, actor: AdminOnly) -> Response:
-    return render(request, "auth/users.html", _admin_context(db, actor))
+def user_admin(request: Request, db: Db, actor: AdminOnly, format: str | None = None) -> Response:
+    context = _admin_context(db, actor)
+    if wants_download(format):
+        sellers = context["seller_ids"]
+        assert isinstance(sellers, dict)
+        table = Table(
+            _("Users"),
+            ["email", "name", "role", "seller_id", "active", "last_sign_in"],
+            [
+                [
+                    user.email,
+                    user.name,
+                    user.role,
+                    sellers.get(user.seller_id),
+                    user.active,
+                    user.last_login_at,
+                ]
+                for user in users.list_users(db, actor=actor)
+            ],
+        )
+        return table_response(table, filename="users", format=str(format))
+    return render(request, "auth/users.html", context)
 
 
 @router.post("/admin/users")

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     Float,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -151,17 +153,32 @@ class Activity(Base):
 
 
 class RatingRecord(Base):
-    """A rating of a seller on a soft KPI for a period, as imported (ratings.csv)."""
+    """A rating of a seller on a soft KPI for a period.
+
+    Imported (ratings.csv, with the source's external id) or given in Touchline: in a
+    rating round, through an outside rater's link, or in a seller survey (``origin``; no
+    external id). A round's rating stays ``hidden`` (out of every figure and view) until
+    both the seller and the manager have rated, or the round closes.
+    """
 
     __tablename__ = "rating_records"
     __table_args__ = (
         Index("ix_rating_records_seller_period", "seller_id", "period"),
         # Covering index of the soft KPIs: one period's ratings per KPI, role and seller.
-        Index("ix_rating_records_period", "period", "kpi", "rater_role", "seller_id", "score"),
+        Index(
+            "ix_rating_records_period",
+            "period",
+            "kpi",
+            "hidden",
+            "rater_role",
+            "seller_id",
+            "score",
+        ),
+        Index("ix_rating_records_round", "round_id", "seller_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(100), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     kpi: Mapped[str] = mapped_column(String(100))
     seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id", ondelete="CASCADE"))
     rater_role: Mapped[str] = mapped_column(String(20))
@@ -169,16 +186,25 @@ class RatingRecord(Base):
     score: Mapped[float] = mapped_column(Float)
     rater_id: Mapped[str | None] = mapped_column(String(100))
     comment: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(10), default="import", server_default="import")
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rating_rounds.id", ondelete="CASCADE"))
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("survey_invitations.id", ondelete="SET NULL")
+    )
+    rater_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class CustomerSurveyResponse(Base):
-    """A customer's answer about a seller (customer_surveys.csv), 0-10."""
+    """A customer's answer about a seller, 0-10: imported (customer_surveys.csv) or given
+    through a survey link (``origin``; no external id)."""
 
     __tablename__ = "customer_survey_responses"
     __table_args__ = (Index("ix_customer_survey_seller_date", "seller_id", "answered_date"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(100), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id", ondelete="CASCADE"))
     customer_status: Mapped[str] = mapped_column(String(20))
@@ -186,6 +212,10 @@ class CustomerSurveyResponse(Base):
     score: Mapped[int] = mapped_column(Integer)
     seller_predicted_score: Mapped[int | None] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(10), default="import", server_default="import")
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("survey_invitations.id", ondelete="SET NULL"), unique=True
+    )
 
 
 class PulseAnswer(Base):
@@ -205,6 +235,8 @@ class PulseAnswer(Base):
     energy: Mapped[int] = mapped_column(Integer)
     pride: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(10), default="import", server_default="import")
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class ImportRun(Base):

@@ -96,6 +96,7 @@ def build(
     """
     from touchline.crm.service import run_import
     from touchline.demo.generator import write_interchange
+    from touchline.demo.ratings import build_ratings
     from touchline.demo.scorecards import build_scorecards
 
     if not is_empty(session):
@@ -115,6 +116,9 @@ def build(
         raise RuntimeError(f"the generated demo data did not import: {problems}")
     build_scorecards(session, today=generated.last_day, progress=progress)
     logins = _create_users(session)
+    if progress:
+        progress("rating rounds and surveys", 0)
+    build_ratings(session, today=generated.last_day, seed=seed)
     marker = {
         "size": size,
         "seed": seed,
@@ -133,10 +137,11 @@ def bring_up_to_date(
 ) -> bool:
     """Give a demo built by an earlier release what this one adds; True when it did.
 
-    A demo from before the KPI engine gets its scorecard and objectives; one whose stored
-    values an upgrade rebuilt gets every period computed again.
+    A demo from before the KPI engine gets its scorecard and objectives; one from before
+    the ratings its rating round, campaigns and seller survey; one whose stored values an
+    upgrade rebuilt gets every period computed again.
     """
-    from touchline.kpis.compute import compute_all
+    from touchline.kpis.compute import company_today, compute_all
     from touchline.kpis.models import ComputedPeriod, ScorecardTemplate
 
     last_day = session.scalar(select(func.max(Activity.occurred_on)))
@@ -147,13 +152,22 @@ def bring_up_to_date(
 
         build_scorecards(session, today=last_day, progress=progress)
         return True
+    from touchline.ratings.models import RatingRound
+
+    if session.scalar(select(RatingRound.id).limit(1)) is None:
+        from touchline.demo.ratings import build_ratings
+
+        stored = json.loads(get_value(session, DEMO_MARKER) or "{}")
+        seed = stored.get("seed", 7) if isinstance(stored, dict) else 7
+        build_ratings(session, today=last_day, seed=int(seed))
+        return True
     if session.scalar(select(ComputedPeriod.period).limit(1)) is None:
 
         def step(label: str) -> None:
             if progress:
                 progress(f"computing KPIs {label}", 0)
 
-        compute_all(session, today=last_day, progress=step, trigger="demo")
+        compute_all(session, today=max(last_day, company_today()), progress=step, trigger="demo")
         return True
     return False
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from touchline.auth.policy import SYSTEM
 from touchline.config import get_settings
 from touchline.kpis.assignments import LineSpec, assign_template, save_template
-from touchline.kpis.compute import compute_all
+from touchline.kpis.compute import company_today, compute_all
 from touchline.kpis.models import Kpi, KpiValue, Objective, SubjectKind
 from touchline.org.models import Unit
 from touchline.org.periods import PeriodKind, period_containing
@@ -51,7 +51,8 @@ def build_scorecards(
         if progress:
             progress(f"computing KPIs {label}", 0)
 
-    compute_all(session, today=today, progress=step, trigger="demo")
+    # Up to the running periods of the calendar, which lie after the data's last day.
+    compute_all(session, today=max(today, company_today()), progress=step, trigger="demo")
     start_month = get_settings().fiscal_year_start_month
     last_quarter = period_containing(
         today, PeriodKind.QUARTER, fiscal_start_month=start_month

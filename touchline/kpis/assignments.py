@@ -8,6 +8,8 @@ who made it, so a KPI set from outside a seller's reporting line shows on the ca
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -15,11 +17,13 @@ from sqlalchemy.orm import Session
 from touchline.audit import service as audit
 from touchline.auth.models import Role
 from touchline.auth.policy import Actor, UnitTree
+from touchline.config import get_settings
 from touchline.errors import Forbidden, InvalidInput, NotFound
 from touchline.i18n import gettext as _
-from touchline.kpis.catalogue import sync_builtin_kpis
+from touchline.kpis.catalogue import effective_date, sync_builtin_kpis
 from touchline.kpis.models import Kpi, ScorecardAssignment, ScorecardLine, ScorecardTemplate
 from touchline.org.models import Seller, Unit
+from touchline.org.periods import PeriodKind, period_containing
 
 
 @dataclass(frozen=True)
@@ -147,30 +151,72 @@ def assign_template(
     return assignment
 
 
-def _seller_line(session: Session, seller: Seller, kpi: Kpi) -> ScorecardLine:
-    """Return the seller's own line for ``kpi``, adding an empty one (weight 0) if missing."""
-    line = session.scalar(
-        select(ScorecardLine).where(
-            ScorecardLine.seller_id == seller.id, ScorecardLine.kpi_id == kpi.id
+def from_day(label: str | None) -> date:
+    """Return the first day a target applies from: the period ``label`` names, or else the
+    running fiscal quarter, so a target set today leaves earlier periods as they were.
+
+    Refuses a label that names no period.
+    """
+    if label:
+        return effective_date(label)
+    settings = get_settings()
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    return period_containing(
+        today, PeriodKind.QUARTER, fiscal_start_month=settings.fiscal_year_start_month
+    ).start
+
+
+def _seller_line(session: Session, seller: Seller, kpi: Kpi, starts: date) -> ScorecardLine:
+    """Return the seller's line for ``kpi`` from ``starts``, adding one if missing.
+
+    A new line starts as a copy of the line in force before it (or empty, weight 0), so
+    setting only a target keeps the seller's weight and thresholds.
+    """
+    lines = list(
+        session.scalars(
+            select(ScorecardLine)
+            .where(ScorecardLine.seller_id == seller.id, ScorecardLine.kpi_id == kpi.id)
+            .order_by(ScorecardLine.effective_from)
         )
     )
-    if line is None:
-        line = ScorecardLine(seller_id=seller.id, kpi_id=kpi.id, weight=0.0)
-        session.add(line)
+    for line in lines:
+        if line.effective_from == starts:
+            return line
+    before = [line for line in lines if line.effective_from < starts]
+    previous = before[-1] if before else None
+    line = ScorecardLine(
+        seller_id=seller.id,
+        kpi_id=kpi.id,
+        effective_from=starts,
+        weight=previous.weight if previous else 0.0,
+        target=previous.target if previous else None,
+        green_from=previous.green_from if previous else None,
+        amber_from=previous.amber_from if previous else None,
+        position=previous.position if previous else 0,
+    )
+    session.add(line)
     return line
 
 
 def set_seller_line(
-    session: Session, *, actor: Actor, seller: Seller, spec: LineSpec
+    session: Session,
+    *,
+    actor: Actor,
+    seller: Seller,
+    spec: LineSpec,
+    effective_from: str | None = None,
 ) -> ScorecardLine:
-    """Set a seller's own line: a target or weight for a template KPI, or an individual KPI.
+    """Set a seller's own line from a period on: a target or weight for a template KPI,
+    or an individual KPI. Without ``effective_from`` it applies from the running quarter.
 
-    Refuses a seller the actor may not manage (a seller never sets their own targets).
+    Refuses a seller the actor may not manage (a seller never sets their own targets)
+    and a label that names no period.
     """
     if not actor.can_manage_seller(seller):
         raise Forbidden(_("You may not set this seller's targets."))
     kpi = _kpi_by_code(session, spec.kpi)
-    line = _seller_line(session, seller, kpi)
+    starts = from_day(effective_from)
+    line = _seller_line(session, seller, kpi, starts)
     line.weight = spec.weight
     line.target = spec.target
     line.green_from = spec.green_from
@@ -182,29 +228,37 @@ def set_seller_line(
         action="set_line",
         entity="seller",
         entity_id=seller.external_id,
-        after=spec.__dict__,
+        after={**spec.__dict__, "effective_from": starts.isoformat()},
     )
     session.flush()
     return line
 
 
 def set_unit_targets(
-    session: Session, *, actor: Actor, unit: Unit, kpi_code: str, target: float
+    session: Session,
+    *,
+    actor: Actor,
+    unit: Unit,
+    kpi_code: str,
+    target: float,
+    effective_from: str | None = None,
 ) -> int:
-    """Give every seller of ``unit`` (and below) the same target for a KPI; return how many.
+    """Give every seller of ``unit`` (and below) the same target for a KPI from a period
+    on (the running quarter without ``effective_from``); return how many sellers.
 
     Keeps each seller's own weight and thresholds where they have a line already.
     """
     if not actor.can_manage_unit(unit.id):
         raise Forbidden(_("You may not set the targets of this unit."))
     kpi = _kpi_by_code(session, kpi_code)
+    starts = from_day(effective_from)
     units = UnitTree.load(session).subtree(unit.id)
     sellers = list(session.scalars(select(Seller).where(Seller.unit_id.in_(units))))
     changed = 0
     for seller in sellers:
         if seller.id == actor.own_seller_id:
             continue
-        line = _seller_line(session, seller, kpi)
+        line = _seller_line(session, seller, kpi, starts)
         line.target = target
         line.assigned_by_id = actor.user.id if actor.user else None
         changed += 1
@@ -214,7 +268,12 @@ def set_unit_targets(
         action="set_targets",
         entity="unit",
         entity_id=unit.external_id,
-        after={"kpi": kpi_code, "target": target, "sellers": changed},
+        after={
+            "kpi": kpi_code,
+            "target": target,
+            "sellers": changed,
+            "effective_from": starts.isoformat(),
+        },
     )
     session.flush()
     return changed

@@ -29,6 +29,8 @@ class BuiltinKpi:
     decision_threshold: float | None
     decision_rule: str
     time_aggregation: TimeAggregation = TimeAggregation.SUM
+    # A rated KPI's weight per rater role (None: every role the same).
+    rater_weights: dict[str, float] | None = None
 
 
 # Decision rules of the hard KPIs: (threshold, rule). Thresholds are in the KPI's unit
@@ -113,6 +115,7 @@ SOFT_KPIS = (
         3.0,
         _l("Below 3: role-play the five most common objections in the next coaching."),
         TimeAggregation.MEAN,
+        {"manager": 40, "customer": 40, "self": 20},
     ),
     BuiltinKpi(
         "needs_discovery",
@@ -127,6 +130,7 @@ SOFT_KPIS = (
         3.0,
         _l("Below 3: prepare discovery questions together and listen in on one meeting."),
         TimeAggregation.MEAN,
+        {"manager": 30, "customer": 30, "mystery_shopper": 20, "self": 20},
     ),
     BuiltinKpi(
         "first_impression",
@@ -141,6 +145,7 @@ SOFT_KPIS = (
         3.0,
         _l("Below 3: ask a mystery shopper visit and go through it together."),
         TimeAggregation.MEAN,
+        {"customer": 30, "mystery_shopper": 30, "manager": 20, "self": 20},
     ),
     BuiltinKpi(
         "collaboration",
@@ -155,6 +160,7 @@ SOFT_KPIS = (
         3.0,
         _l("Below 3: pair the seller with a colleague on one shared account."),
         TimeAggregation.MEAN,
+        {"peer": 50, "manager": 30, "self": 20},
     ),
     BuiltinKpi(
         "best_practice",
@@ -169,6 +175,7 @@ SOFT_KPIS = (
         3.0,
         _l("Below 3: walk through the sales method and agree one practice to adopt."),
         TimeAggregation.MEAN,
+        {"manager": 40, "peer": 40, "self": 20},
     ),
     BuiltinKpi(
         "product_knowledge",
@@ -183,6 +190,7 @@ SOFT_KPIS = (
         3.0,
         _l("Below 3: book product training and a session with a product specialist."),
         TimeAggregation.MEAN,
+        {"manager": 40, "customer": 40, "self": 20},
     ),
     BuiltinKpi(
         "pulse_motivation",
@@ -256,6 +264,72 @@ SOFT_KPIS = (
     ),
 )
 
+# The Foundation as the sellers see it: their answers to the seller survey (1-5).
+FOUNDATION_SURVEY_KPIS = tuple(
+    BuiltinKpi(
+        code,
+        Level.FOUNDATION,
+        KpiKind.SOFT,
+        KpiSource.RATING,
+        Direction.HIGHER,
+        Unit.SCORE,
+        1,
+        name,
+        description,
+        3.0,
+        rule,
+        TimeAggregation.MEAN,
+        {"self": 100},
+    )
+    for code, name, description, rule in (
+        (
+            "foundation_tools",
+            _l("Tools"),
+            _l("The seller's own view of the CRM and other tools, from the seller survey (1-5)."),
+            _l("Below 3: ask which tool costs the most time and take it to whoever owns it."),
+        ),
+        (
+            "foundation_time",
+            _l("Time for customers"),
+            _l("The seller's own view of the time left for customers, from the seller survey."),
+            _l("Below 3: list the internal tasks of a week together and drop one."),
+        ),
+        (
+            "foundation_knowledge",
+            _l("Knowledge"),
+            _l("The seller's own view of the knowledge the job needs, from the seller survey."),
+            _l("Below 3: agree the training that closes the gap and put it in the plan."),
+        ),
+        (
+            "foundation_resources",
+            _l("Resources and support"),
+            _l("The seller's own view of the support from specialists and marketing."),
+            _l("Below 3: find the deal where support was missing and fix the hand-over."),
+        ),
+    )
+)
+
+# Computed by the ratings domain from customer survey answers (see touchline.ratings.kpis).
+PROVIDED_KPIS = (
+    BuiltinKpi(
+        "customer_satisfaction",
+        Level.RESULT,
+        KpiKind.SOFT,
+        KpiSource.PROVIDED,
+        Direction.HIGHER,
+        Unit.SCORE,
+        1,
+        _l("Customer satisfaction"),
+        _l(
+            "Mean score (0-10) customers gave the seller in the period's survey answers; "
+            "shown for a seller from three answers."
+        ),
+        7.0,
+        _l("Below 7: read the customers' comments together and call two of them back."),
+        TimeAggregation.MEAN,
+    ),
+)
+
 PULSE_FIELD = {"pulse_motivation": "motivation", "pulse_energy": "energy", "pulse_pride": "pride"}
 
 HARD_KPIS = tuple(
@@ -279,4 +353,6 @@ HARD_KPIS = tuple(
     for metric in METRICS.values()
 )
 
-BUILTIN_KPIS: dict[str, BuiltinKpi] = {kpi.code: kpi for kpi in (*HARD_KPIS, *SOFT_KPIS)}
+BUILTIN_KPIS: dict[str, BuiltinKpi] = {
+    kpi.code: kpi for kpi in (*HARD_KPIS, *SOFT_KPIS, *FOUNDATION_SURVEY_KPIS, *PROVIDED_KPIS)
+}

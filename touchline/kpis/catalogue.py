@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from touchline.audit import service as audit
-from touchline.auth.models import Role
+from touchline.auth.models import Role, User
 from touchline.auth.policy import Actor
 from touchline.config import LANGUAGES, get_settings
 from touchline.errors import Conflict, InvalidInput, NotFound
@@ -20,7 +20,7 @@ from touchline.i18n import gettext as _
 from touchline.kpis.builtin import BUILTIN_KPIS
 from touchline.kpis.expressions import ExpressionError, parse
 from touchline.kpis.metrics import METRICS
-from touchline.kpis.models import Kpi, KpiSource, KpiVersion, Objective
+from touchline.kpis.models import Kpi, KpiKind, KpiSource, KpiVersion, Objective
 from touchline.kpis.schemas import (
     KpiCreate,
     KpiDefinition,
@@ -68,6 +68,7 @@ def sync_builtin_kpis(session: Session) -> None:
                 formula=spec.code if spec.source == KpiSource.METRIC else "",
                 decision_threshold=spec.decision_threshold,
                 decision_rule=spec.decision_rule,
+                rater_weights=spec.rater_weights,
                 created_by="system",
             )
         )
@@ -142,8 +143,10 @@ def get_kpi(session: Session, code: str) -> Kpi:
 
 
 def read_kpi(session: Session, kpi: Kpi) -> KpiRead:
-    """Return the KPI with its versions, oldest first."""
+    """Return the KPI with its versions, oldest first, and its owner's e-mail."""
     read = KpiRead.model_validate(kpi)
+    if kpi.owner_id is not None:
+        read.owner = session.scalar(select(User.email).where(User.id == kpi.owner_id))
     versions = session.scalars(
         select(KpiVersion).where(KpiVersion.kpi_id == kpi.id).order_by(KpiVersion.effective_from)
     )
@@ -151,11 +154,35 @@ def read_kpi(session: Session, kpi: Kpi) -> KpiRead:
     return read
 
 
+RATER_ROLES = ("self", "manager", "peer", "customer", "mystery_shopper")
+
+
 def _check_definition(source: str, definition: KpiDefinition) -> None:
     if definition.amber_from > definition.green_from:
         raise InvalidInput(
             _("The amber threshold must not be above the green one."), field="amber_from"
         )
+    weights = definition.rater_weights
+    if weights:
+        if source != KpiSource.RATING:
+            raise InvalidInput(
+                _("Only a KPI rated on a scale has weights per rater."), field="rater_weights"
+            )
+        unknown = sorted(set(weights) - set(RATER_ROLES))
+        if unknown:
+            raise InvalidInput(
+                _(
+                    "%(role)s is not a rater: use self, manager, peer, customer or "
+                    "mystery_shopper.",
+                    role=", ".join(unknown),
+                ),
+                field="rater_weights",
+            )
+        if any(weight < 0 for weight in weights.values()) or sum(weights.values()) <= 0:
+            raise InvalidInput(
+                _("Rater weights must not be negative, and at least one must be above 0."),
+                field="rater_weights",
+            )
     if source == KpiSource.EXPRESSION:
         try:
             parse(definition.formula, known=METRICS)
@@ -186,15 +213,30 @@ def _translations(texts: dict[str, KpiText]) -> dict[str, dict[str, str]]:
     return {language: text.model_dump() for language, text in texts.items() if text.name}
 
 
+def _owner_id(session: Session, email: str) -> int:
+    owner = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if owner is None or not owner.active:
+        raise InvalidInput(_("There is no active user %(email)s.", email=email), field="owner")
+    if Role(owner.role) is Role.SELLER:
+        raise InvalidInput(
+            _("%(email)s is a seller: a KPI's owner is a manager, leader or admin.", email=email),
+            field="owner",
+        )
+    return owner.id
+
+
 def _snapshot(kpi: Kpi) -> dict[str, Any]:
     return {
         "code": kpi.code,
         "name": kpi.name,
         "level": kpi.level,
+        "kind": kpi.kind,
         "direction": kpi.direction,
         "unit": kpi.unit,
+        "time_aggregation": kpi.time_aggregation,
         "status": kpi.status,
         "objective_id": kpi.objective_id,
+        "owner_id": kpi.owner_id,
     }
 
 
@@ -205,11 +247,14 @@ def create_kpi(session: Session, *, actor: Actor, kpi_in: KpiCreate) -> Kpi:
     unknown objective, and an amber threshold above the green one.
     """
     actor.require(Role.LEADER)
-    if kpi_in.source == KpiSource.METRIC:
+    if kpi_in.source in (KpiSource.METRIC, KpiSource.PROVIDED):
         raise InvalidInput(
             _("Built-in metrics are already in the catalogue; use an expression."),
             field="source",
         )
+    if kpi_in.source == KpiSource.RATING:
+        # Rated on a scale by people: soft by definition.
+        kpi_in = kpi_in.model_copy(update={"kind": KpiKind.SOFT})
     if session.scalar(select(Kpi.id).where(Kpi.code == kpi_in.code)) is not None:
         raise Conflict(_("The code %(code)s is taken.", code=kpi_in.code), field="code")
     _check_definition(kpi_in.source, kpi_in)
@@ -227,7 +272,9 @@ def create_kpi(session: Session, *, actor: Actor, kpi_in: KpiCreate) -> Kpi:
         decimals=kpi_in.decimals,
         time_aggregation=kpi_in.time_aggregation,
         objective_id=kpi_in.objective_id,
-        owner_id=actor.user.id if actor.user else None,
+        owner_id=_owner_id(session, kpi_in.owner)
+        if kpi_in.owner
+        else (actor.user.id if actor.user else None),
         status=kpi_in.status,
         builtin=False,
     )
@@ -250,7 +297,25 @@ def create_kpi(session: Session, *, actor: Actor, kpi_in: KpiCreate) -> Kpi:
         after=_snapshot(kpi),
     )
     session.flush()
+    if kpi.status == "active":
+        recompute_from(session, BEGINNING)
     return kpi
+
+
+def recompute_from(session: Session, day: date) -> None:
+    """Recompute the stored values of every computed period that ends on or after ``day``.
+
+    A new KPI, a new version or a KPI made active changes what those periods hold; later
+    periods with no stored values wait for ``touchline compute``.
+    """
+    # Imported here: the computation itself reads the catalogue.
+    from touchline.kpis.compute import company_today, data_span, refresh
+
+    span = data_span(session)
+    first = max(day, span[0]) if span else day
+    last = max(span[1] if span else day, company_today())
+    if first <= last:
+        refresh(session, spans=[(first, last)], trigger="kpi edit")
 
 
 def effective_date(label: str) -> date:
@@ -272,10 +337,12 @@ def update_kpi(session: Session, *, actor: Actor, kpi: Kpi, kpi_in: KpiUpdate) -
     actor.require(Role.LEADER)
     before = _snapshot(kpi)
     fields = kpi_in.model_dump(
-        exclude_unset=True, exclude={"definition", "effective_from", "translations"}
+        exclude_unset=True, exclude={"definition", "effective_from", "translations", "owner"}
     )
     if kpi_in.translations is not None:
         kpi.translations = _translations(kpi_in.translations)
+    if kpi_in.owner:
+        kpi.owner_id = _owner_id(session, kpi_in.owner)
     if "objective_id" in fields:
         _check_objective(session, fields["objective_id"])
     for name, value in fields.items():
@@ -322,4 +389,8 @@ def update_kpi(session: Session, *, actor: Actor, kpi: Kpi, kpi_in: KpiUpdate) -
         },
     )
     session.flush()
+    if version is not None:
+        recompute_from(session, version.effective_from)
+    elif before["status"] != kpi.status and kpi.status == "active":
+        recompute_from(session, BEGINNING)
     return version

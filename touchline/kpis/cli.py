@@ -1,4 +1,4 @@
-"""The ``touchline compute`` and ``touchline report`` commands."""
+"""The ``touchline compute`` command and the ``touchline report`` group."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from touchline.config import get_settings
 from touchline.db import make_engine, make_sessionmaker, transaction
 from touchline.kpis import compute as computing
 from touchline.kpis.metrics import REFERENCE_WORKLOAD
-from touchline.kpis.report import ReportRow, workload_report
+from touchline.kpis.report import ReportRow, kpi_report, workload_report
 from touchline.org.periods import Period, PeriodError, parse_period
 
 console = Console()
@@ -106,7 +106,83 @@ def _shown(value: object) -> str:
     return f"{value:,}"
 
 
-def report_command(
+report_app = typer.Typer(
+    help="Reports of a period: every KPI of the catalogue, or the reference workload.",
+    invoke_without_command=True,
+)
+
+
+def _write(text: str, output: Path | None, rows: int) -> None:
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"Wrote {rows:,} rows to {output}.")
+
+
+def _table_text(table: Table, output: Path | None) -> str | None:
+    """Print a Rich table, or return its text when it goes to a file."""
+    if output is None:
+        Console(width=400).print(table)
+        return None
+    buffer = Console(file=io.StringIO(), width=400)
+    buffer.print(table)
+    return buffer.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+
+
+def _rows_json(period: Period, rows: list[ReportRow]) -> str:
+    return json.dumps(
+        {
+            "period": period.label,
+            "start": str(period.start),
+            "end": str(period.end),
+            "rows": [
+                {
+                    "kind": row.kind,
+                    "id": row.external_id,
+                    "name": row.name,
+                    # Decimals as strings: exact to the cent, as in the CSV.
+                    **{
+                        code: str(value) if isinstance(value, Decimal) else value
+                        for code, value in row.values.items()
+                    },
+                }
+                for row in rows
+            ],
+        },
+        indent=1,
+    )
+
+
+def _check_format(format: str) -> None:
+    if format not in ("table", "csv", "json"):
+        errors.print(f"[red]--format: use table, csv or json, not {format!r}.[/]")
+        raise typer.Exit(2)
+
+
+@report_app.callback()
+def report_callback(
+    context: typer.Context,
+    period: Annotated[
+        str | None, typer.Option(help="With no sub-command: the reference workload's period")
+    ] = None,
+    format: Annotated[str, typer.Option(help="table, csv or json")] = "table",
+    kind: Annotated[str, typer.Option(help="Which rows: all, company, unit or seller")] = "all",
+    output: Annotated[
+        Path | None, typer.Option(help="Write to this file instead of the screen")
+    ] = None,
+) -> None:
+    """Without a sub-command, ``touchline report --period P`` is ``report workload``."""
+    if context.invoked_subcommand is not None:
+        return
+    if period is None:
+        errors.print("[red]Say which period: touchline report kpis --period 2026-Q1 --by seller[/]")
+        raise typer.Exit(2)
+    workload_command(period=period, format=format, kind=kind, output=output)
+
+
+@report_app.command("workload")
+def workload_command(
     period: Annotated[str, typer.Option(help="The period: 2026-Q1, 2026-03 or FY2026")],
     format: Annotated[str, typer.Option(help="table, csv or json")] = "table",
     kind: Annotated[str, typer.Option(help="Which rows: all, company, unit or seller")] = "all",
@@ -115,9 +191,7 @@ def report_command(
     ] = None,
 ) -> None:
     """Print the reference KPI workload for a period, computed exactly from the CRM data."""
-    if format not in ("table", "csv", "json"):
-        errors.print(f"[red]--format: use table, csv or json, not {format!r}.[/]")
-        raise typer.Exit(2)
+    _check_format(format)
     if kind not in ("all", "company", "unit", "seller"):
         errors.print(f"[red]--kind: use all, company, unit or seller, not {kind!r}.[/]")
         raise typer.Exit(2)
@@ -132,27 +206,7 @@ def report_command(
     if format == "csv":
         text = _csv(rows)
     elif format == "json":
-        text = json.dumps(
-            {
-                "period": chosen.label,
-                "start": str(chosen.start),
-                "end": str(chosen.end),
-                "rows": [
-                    {
-                        "kind": row.kind,
-                        "id": row.external_id,
-                        "name": row.name,
-                        # Decimals as strings: exact to the cent, as in the CSV.
-                        **{
-                            code: str(value) if isinstance(value, Decimal) else value
-                            for code, value in row.values.items()
-                        },
-                    }
-                    for row in rows
-                ],
-            },
-            indent=1,
-        )
+        text = _rows_json(chosen, rows)
     else:
         table = Table("kind", "id", "name", *REFERENCE_WORKLOAD, title=f"{chosen.label}")
         for row in rows:
@@ -162,14 +216,63 @@ def report_command(
                 row.name,
                 *[_shown(row.values[code]) for code in REFERENCE_WORKLOAD],
             )
-        if output is None:
-            Console(width=400).print(table)
+        shown = _table_text(table, output)
+        if shown is None:
             return
-        buffer = Console(file=io.StringIO(), width=400)
-        buffer.print(table)
-        text = buffer.file.getvalue()  # type: ignore[attr-defined]
-    if output is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        text = shown
+    _write(text, output, len(rows))
+
+
+@report_app.command("kpis")
+def kpis_command(
+    period: Annotated[str, typer.Option(help="The period: 2026-Q1, 2026-03 or FY2026")],
+    by: Annotated[
+        str, typer.Option(help="One row per seller, unit or company (or all)")
+    ] = "seller",
+    format: Annotated[str, typer.Option(help="table, csv or json")] = "table",
+    output: Annotated[
+        Path | None, typer.Option(help="Write to this file instead of the screen")
+    ] = None,
+) -> None:
+    """Print every KPI of the catalogue for a period: one row per seller, unit or company.
+
+    Columns: external id, name, then one per KPI code, empty where there is no value.
+    Computed afresh, nothing stored.
+    """
+    _check_format(format)
+    if by not in ("seller", "unit", "company", "all"):
+        errors.print(f"[red]--by: use seller, unit, company or all, not {by!r}.[/]")
+        raise typer.Exit(2)
+    chosen = _period(period)
+    engine = make_engine(get_settings().database_url)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            report = kpi_report(session, actor=SYSTEM, period=chosen, by=by)
+    finally:
+        engine.dispose()
+    codes = [kpi.code for kpi in report.kpis]
+    leading = ["kind", "id", "name"] if by == "all" else ["id", "name"]
+
+    def first(row: ReportRow) -> list[str]:
+        return [row.kind, row.external_id, row.name][-len(leading) :]
+
+    if format == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([*leading, *codes])
+        for row in report.rows:
+            writer.writerow(
+                first(row) + ["" if row.values[c] is None else str(row.values[c]) for c in codes]
+            )
+        text = out.getvalue()
+    elif format == "json":
+        text = _rows_json(chosen, report.rows)
     else:
-        output.write_text(text, encoding="utf-8")
-        console.print(f"Wrote {len(rows):,} rows to {output}.")
+        table = Table(*leading, *codes, title=f"{chosen.label}")
+        for row in report.rows:
+            table.add_row(*first(row), *[_shown(row.values[code]) for code in codes])
+        shown = _table_text(table, output)
+        if shown is None:
+            return
+        text = shown
+    _write(text, output, len(report.rows))

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, delete, func, select, text
+from sqlalchemy import Connection, delete, false, func, select, text
 from sqlalchemy.orm import Session
 
 from touchline.config import get_settings
@@ -84,12 +84,25 @@ def _labels_within(labels: Iterable[str], period: Period) -> list[str]:
     return inside
 
 
-def _rating_values(
-    connection: Connection, organisation: Organisation, period: Period, codes: list[str]
-) -> dict[str, NDArray[np.float64]]:
-    """Return each rated KPI per subject: the mean of the rater roles' means present.
+# Peer and customer means count for a subject only from this many answers (anonymity).
+ANONYMITY_MINIMUM = 3
+ANONYMOUS_ROLES = ("peer", "customer")
 
-    Role weights are equal here; a unit pools its sellers' ratings per role first.
+
+def _rating_values(
+    connection: Connection,
+    organisation: Organisation,
+    period: Period,
+    codes: list[str],
+    weights: dict[str, dict[str, float] | None] | None = None,
+) -> dict[str, NDArray[np.float64]]:
+    """Return each rated KPI per subject: the weighted mean of the rater roles' means.
+
+    ``weights`` holds each KPI's weight per role (from the version in force); a KPI
+    without weights weighs every role the same. Roles without a mean for a subject drop
+    out and the others' weights are renormalised. A peer or customer mean counts only
+    from ``ANONYMITY_MINIMUM`` answers. Ratings still hidden (a rating round before both
+    sides submitted) count for nothing. A unit pools its sellers' ratings per role first.
     """
     found: dict[str, NDArray[np.float64]] = {}
     if not codes:
@@ -106,7 +119,11 @@ def _rating_values(
                 func.sum(RatingRecord.score),
                 func.count(),
             )
-            .where(RatingRecord.period.in_(labels), RatingRecord.kpi.in_(codes))
+            .where(
+                RatingRecord.period.in_(labels),
+                RatingRecord.kpi.in_(codes),
+                RatingRecord.hidden == false(),
+            )
             .group_by(RatingRecord.kpi, RatingRecord.rater_role, RatingRecord.seller_id)
         ).all()
         if labels
@@ -122,22 +139,26 @@ def _rating_values(
         sums[index] += float(total)
         counts[index] += float(count)
     for code in codes:
-        role_means = [
-            _pooled_mean(organisation, sums, counts)
-            for (rated, _role), (sums, counts) in by_code_role.items()
-            if rated == code
-        ]
-        if not role_means:
-            found[code] = np.full(organisation.n_subjects, np.nan)
-            continue
-        stacked = np.vstack(role_means)
-        present = ~np.isnan(stacked)
-        with np.errstate(invalid="ignore"):
-            found[code] = np.where(
-                present.any(axis=0),
-                np.nansum(stacked, axis=0) / np.maximum(present.sum(axis=0), 1),
-                np.nan,
-            )
+        weighted = np.zeros(organisation.n_subjects)
+        weight_present = np.zeros(organisation.n_subjects)
+        role_weights = (weights or {}).get(code)
+        for (rated, role), (sums, counts) in by_code_role.items():
+            if rated != code:
+                continue
+            weight = 1.0 if role_weights is None else float(role_weights.get(role, 0.0))
+            if weight <= 0:
+                continue
+            means = _pooled_mean(organisation, sums, counts)
+            if role in ANONYMOUS_ROLES:
+                pooled = np.concatenate((counts, organisation.membership @ counts, [counts.sum()]))
+                means[pooled < ANONYMITY_MINIMUM] = np.nan
+            present = ~np.isnan(means)
+            weighted[present] += weight * means[present]
+            weight_present[present] += weight
+        values = np.full(organisation.n_subjects, np.nan)
+        has = weight_present > 0
+        values[has] = weighted[has] / weight_present[has]
+        found[code] = values
     return found
 
 
@@ -265,7 +286,16 @@ def compute_period(
     rated = [k.code for k in by_source.get(KpiSource.RATING, []) if k.code not in PULSE_FIELD]
     pulsed = [k.code for k in by_source.get(KpiSource.RATING, []) if k.code in PULSE_FIELD]
     soft = {
-        **_rating_values(connection, organisation, period, rated),
+        **_rating_values(
+            connection,
+            organisation,
+            period,
+            rated,
+            {
+                kpi.code: versions.in_force(kpi.id, period.start).rater_weights
+                for kpi in by_source.get(KpiSource.RATING, [])
+            },
+        ),
         **_pulse_values(connection, organisation, period, pulsed),
         **_manual_values(connection, organisation, period, by_source.get(KpiSource.MANUAL, [])),
         **provided_values(

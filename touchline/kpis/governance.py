@@ -15,20 +15,36 @@ from touchline.kpis.catalogue import Versions, display_name, sync_builtin_kpis
 from touchline.kpis.compute import company_today
 from touchline.kpis.metrics import Level
 from touchline.kpis.models import Kpi, ScorecardLine, ScorecardTemplate
-from touchline.kpis.scorecards import LEVELS, MAX_ACTIVE_KPIS, CardBook
+from touchline.kpis.scorecards import LEVELS, CardBook, max_card_kpis
 from touchline.org.models import Seller
 
 
 @dataclass
 class TemplateCheck:
+    """A template's governance: KPI count, weights, levels, objectives and decision rules."""
+
     template: ScorecardTemplate
     active_kpis: int
     weight_total: float
     missing_levels: list[str]
+    # Names of the template's KPIs serving no objective, and of those without a rule.
+    without_objective: list[str] = field(default_factory=list)
+    without_rule: list[str] = field(default_factory=list)
+    limit: int = 7
 
     @property
     def too_many(self) -> bool:
-        return self.active_kpis > MAX_ACTIVE_KPIS
+        return self.active_kpis > self.limit
+
+    @property
+    def findings(self) -> int:
+        return (
+            self.too_many
+            + self.weights_off
+            + bool(self.missing_levels)
+            + len(self.without_objective)
+            + len(self.without_rule)
+        )
 
     @property
     def weights_off(self) -> bool:
@@ -48,7 +64,7 @@ class GovernanceReport:
     without_rule: list[tuple[Kpi, str]] = field(default_factory=list)
     without_objective: list[tuple[Kpi, str]] = field(default_factory=list)
     imposed: list[Imposed] = field(default_factory=list)
-    limit: int = MAX_ACTIVE_KPIS
+    limit: int = 7
 
     @property
     def findings(self) -> int:
@@ -60,21 +76,34 @@ class GovernanceReport:
         )
 
 
-def template_checks(session: Session) -> list[TemplateCheck]:
-    """Return each template's KPI count, weight total and missing levels, by name."""
+def template_checks(session: Session, *, today: date | None = None) -> list[TemplateCheck]:
+    """Return each template's governance checks, by name: its active KPIs against the
+    limit, its weight total, missing levels, and KPIs without an objective or a rule in
+    force today."""
     kpis = {k.id: k for k in session.scalars(select(Kpi))}
+    versions = Versions.load(session)
+    day = today or company_today()
+    limit = max_card_kpis()
     checks = []
     for template in session.scalars(select(ScorecardTemplate).order_by(ScorecardTemplate.name)):
         lines = list(
             session.scalars(select(ScorecardLine).where(ScorecardLine.template_id == template.id))
         )
         levels = {Level(kpis[line.kpi_id].level) for line in lines}
+        on_card = [kpis[line.kpi_id] for line in lines]
         checks.append(
             TemplateCheck(
                 template,
-                sum(1 for line in lines if kpis[line.kpi_id].status == "active"),
+                sum(1 for kpi in on_card if kpi.status == "active"),
                 sum(line.weight for line in lines),
                 [str(level) for level in LEVELS if level not in levels],
+                without_objective=[display_name(k) for k in on_card if k.objective_id is None],
+                without_rule=[
+                    display_name(k)
+                    for k in on_card
+                    if not versions.in_force(k.id, day).decision_rule
+                ],
+                limit=limit,
             )
         )
     return checks
@@ -88,9 +117,9 @@ def governance_report(
     sync_builtin_kpis(session)
     kpis = {k.id: k for k in session.scalars(select(Kpi))}
     versions = Versions.load(session)
-    report = GovernanceReport()
+    report = GovernanceReport(limit=max_card_kpis())
     day = today or company_today()
-    report.templates = template_checks(session)
+    report.templates = template_checks(session, today=day)
     on_cards = set(session.scalars(select(ScorecardLine.kpi_id).distinct()))
     for kpi in sorted(kpis.values(), key=lambda k: (k.level, k.code)):
         if kpi.status != "active":
@@ -112,7 +141,7 @@ def governance_report(
         emails = dict(session.execute(select(User.id, User.email)).all())
         for seller in sorted(sellers, key=lambda s: s.name):
             allowed = book.reporting_line(seller)
-            for line in book.seller_lines.get(seller.id, []):
+            for line in book.seller_lines_in_force(seller, day):
                 if line.assigned_by_id is not None and line.assigned_by_id not in allowed:
                     report.imposed.append(
                         Imposed(

@@ -139,6 +139,9 @@ class KpiVersion(Base):
     amber_from: Mapped[float] = mapped_column(Float, default=85.0)
     decision_threshold: Mapped[float | None] = mapped_column(Float)
     decision_rule: Mapped[str] = mapped_column(Text, default="")
+    # A rated KPI's weight per rater role ({"manager": 40, "customer": 40, "self": 20});
+    # None weighs every role the same. Roles without ratings drop out (see ratings docs).
+    rater_weights: Mapped[dict[str, float] | None] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(320), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -207,16 +210,19 @@ class ScorecardTemplate(Base):
 
 
 class ScorecardLine(Base):
-    """A KPI on a card: its weight, target and thresholds.
+    """A KPI on a card: its weight, target and thresholds, from a date on.
 
     A line belongs either to a template or to one seller (an individual KPI, or a seller's
-    own target for a template KPI, which then overrides the template's line).
+    own target for a template KPI, which then overrides the template's line). A seller's
+    lines are period-specific: a period takes, per KPI, the line in force on its first day
+    (the latest ``effective_from`` on or before it), so raising a target for the next
+    quarter leaves the past as it was. A template's lines apply to every period.
     """
 
     __tablename__ = "scorecard_lines"
     __table_args__ = (
         CheckConstraint("(template_id IS NULL) <> (seller_id IS NULL)", name="template_or_seller"),
-        UniqueConstraint("template_id", "seller_id", "kpi_id"),
+        UniqueConstraint("template_id", "seller_id", "kpi_id", "effective_from"),
         Index("ix_scorecard_lines_seller", "seller_id"),
     )
 
@@ -232,6 +238,9 @@ class ScorecardLine(Base):
     green_from: Mapped[float | None] = mapped_column(Float)
     amber_from: Mapped[float | None] = mapped_column(Float)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    effective_from: Mapped[date] = mapped_column(
+        Date, default=date(1900, 1, 1), server_default="1900-01-01"
+    )
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     assigned_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -22,15 +22,17 @@ from touchline.kpis.scorecards import (
     seller_scorecard,
 )
 from touchline.kpis.service import (
+    card_table,
     chosen_period,
-    csv_response,
     form_number,
-    heatmap_csv,
-    overview_csv,
+    heatmap_table,
+    overview_table,
     period_choices,
 )
+from touchline.kpis.unit_cards import unit_scorecard
 from touchline.org import service as org
 from touchline.org.models import Seller
+from touchline.web.exports import table_response, wants_download
 from touchline.web.templating import render
 
 router = APIRouter()
@@ -38,12 +40,43 @@ router = APIRouter()
 
 @router.get("/sellers/{external_id}/scorecard")
 def scorecard(
-    request: Request, db: Db, actor: SignedIn, external_id: str, period: str | None = None
+    request: Request,
+    db: Db,
+    actor: SignedIn,
+    external_id: str,
+    period: str | None = None,
+    format: str | None = None,
 ) -> Response:
     seller = org.get_seller(db, actor=actor, external_id=external_id)
     chosen = chosen_period(period)
     card = seller_scorecard(db, actor=actor, seller=seller, period=chosen)
+    if wants_download(format):
+        table = card_table(f"{seller.name} {chosen.label}", card.lines)
+        return table_response(
+            table, filename=f"scorecard-{seller.external_id}-{chosen.label}", format=str(format)
+        )
     return render(request, "kpis/scorecard.html", _card_context(db, actor, seller, card))
+
+
+@router.get("/units/{external_id}/scorecard")
+def unit_card(
+    request: Request,
+    db: Db,
+    actor: SignedIn,
+    external_id: str,
+    period: str | None = None,
+    format: str | None = None,
+) -> Response:
+    unit = org.get_unit(db, actor=actor, external_id=external_id)
+    chosen = chosen_period(period)
+    card = unit_scorecard(db, actor=actor, unit=unit, period=chosen)
+    if wants_download(format):
+        table = card_table(f"{unit.name} {chosen.label}", card.lines)
+        return table_response(
+            table, filename=f"scorecard-{unit.external_id}-{chosen.label}", format=str(format)
+        )
+    context = {"card": card, "level_label": level_label, "periods": period_choices(chosen)}
+    return render(request, "kpis/unit_scorecard.html", context)
 
 
 def _card_context(db: Db, actor: SignedIn, seller: Seller, card: Scorecard) -> dict[str, object]:
@@ -123,24 +156,34 @@ def heatmap(
     period: str | None = None,
     sort: str = "name",
     desc: bool = False,
-    format: str = "html",
+    format: str | None = None,
 ) -> Response:
     unit = org.get_unit(db, actor=actor, external_id=external_id)
     chosen = chosen_period(period)
     found = unit_heatmap(db, actor=actor, unit=unit, period=chosen, sort=sort, descending=desc)
-    if format == "csv":
-        return csv_response(heatmap_csv(found), f"heatmap-{unit.external_id}-{chosen.label}.csv")
+    if wants_download(format):
+        return table_response(
+            heatmap_table(found),
+            filename=f"heatmap-{unit.external_id}-{chosen.label}",
+            format=str(format),
+        )
     context = {"heatmap": found, "periods": period_choices(chosen)}
     return render(request, "kpis/heatmap.html", context)
 
 
 @router.get("/overview")
 def overview_page(
-    request: Request, db: Db, actor: SignedIn, period: str | None = None, format: str = "html"
+    request: Request,
+    db: Db,
+    actor: SignedIn,
+    period: str | None = None,
+    format: str | None = None,
 ) -> Response:
     chosen = chosen_period(period)
     found = company_overview(db, actor=actor, period=chosen)
-    if format == "csv":
-        return csv_response(overview_csv(found), f"overview-{chosen.label}.csv")
+    if wants_download(format):
+        return table_response(
+            overview_table(found), filename=f"overview-{chosen.label}", format=str(format)
+        )
     context = {"overview": found, "periods": period_choices(chosen)}
     return render(request, "kpis/overview.html", context)

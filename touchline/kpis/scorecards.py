@@ -40,7 +40,6 @@ from touchline.org.periods import Period, PeriodKind
 ATTAINMENT_CAP = 150.0
 # Below this level score (in %), Will or Foundation is weak and the capacity signal shows.
 WEAK_LEVEL = 80.0
-MAX_ACTIVE_KPIS = 7
 SPARKLINE_PERIODS = 6
 LEVELS = (Level.RESULT, Level.ACTIVITY, Level.WILL, Level.FOUNDATION)
 QUARTER_SHARE = {PeriodKind.MONTH: 1 / 3, PeriodKind.QUARTER: 1.0, PeriodKind.YEAR: 4.0}
@@ -200,8 +199,20 @@ class CardBook:
                     break
         return self.templates.get(template_id) if template_id is not None else None
 
-    def lines_of(self, seller: Seller) -> list[EffectiveLine]:
-        """Return the seller's lines: the template's, then individual KPIs, in order."""
+    def seller_lines_in_force(self, seller: Seller, day: date) -> list[ScorecardLine]:
+        """Return the seller's own lines in force on ``day``: per KPI the latest from it."""
+        chosen: dict[int, ScorecardLine] = {}
+        for line in self.seller_lines.get(seller.id, []):
+            if line.effective_from > day:
+                continue
+            held = chosen.get(line.kpi_id)
+            if held is None or line.effective_from > held.effective_from:
+                chosen[line.kpi_id] = line
+        return sorted(chosen.values(), key=lambda line: (line.position, line.id))
+
+    def lines_of(self, seller: Seller, day: date | None = None) -> list[EffectiveLine]:
+        """Return the seller's lines on ``day`` (today's when None): the template's, then
+        individual KPIs, in order; the seller's own line for a template KPI overrides it."""
         template = self.template_of(seller)
         lines: dict[int, EffectiveLine] = {}
         for line in self.template_lines.get(template.id, []) if template else []:
@@ -214,7 +225,7 @@ class CardBook:
                 line.position,
                 line.assigned_by_id,
             )
-        for line in self.seller_lines.get(seller.id, []):
+        for line in self.seller_lines_in_force(seller, day or _today()):
             base = lines.get(line.kpi_id)
             if base is None:
                 lines[line.kpi_id] = EffectiveLine(
@@ -255,7 +266,8 @@ class CardBook:
 # --- the card ---------------------------------------------------------------------------
 
 
-def _history_labels(period: Period) -> list[Period]:
+def history_periods(period: Period) -> list[Period]:
+    """Return ``period`` and the periods of its kind before it, for the sparklines."""
     found = [period]
     while len(found) < SPARKLINE_PERIODS:
         found.insert(0, found[0].previous())
@@ -286,8 +298,8 @@ def build_cards(
     """Return the scorecards of ``sellers`` for ``period`` (visibility checked by callers)."""
     sync_builtin_kpis(session)
     book = CardBook(session, sellers)
-    history = _history_labels(period)
-    lines_by_seller = {seller.id: book.lines_of(seller) for seller in sellers}
+    history = history_periods(period)
+    lines_by_seller = {seller.id: book.lines_of(seller, period.start) for seller in sellers}
     kpi_ids = sorted({line.kpi_id for lines in lines_by_seller.values() for line in lines})
     stored = _stored_values(
         session, [seller.id for seller in sellers], kpi_ids, [p.label for p in history]
@@ -297,6 +309,86 @@ def build_cards(
         _card(book, seller, period, lines_by_seller[seller.id], stored, history, today)
         for seller in sellers
     ]
+
+
+def judge_line(
+    book: CardBook,
+    line: EffectiveLine,
+    period: Period,
+    *,
+    actual: float | None,
+    history: list[tuple[str, float | None]],
+    today: date,
+    imposed: bool = False,
+) -> CardLine:
+    """Return a card line: the target in force scaled to the period, attainment, light,
+    and the decision rule when it is off track. In the running period a sum is judged
+    against the share of its target due by today."""
+    kpi = book.kpis[line.kpi_id]
+    version = book.versions.in_force(kpi.id, period.start)
+    target = scaled_target(line.target if line.target is not None else version.target, kpi, period)
+    card = CardLine(
+        kpi=kpi,
+        name=display_name(kpi),
+        weight=line.weight,
+        target=target,
+        green_from=line.green_from if line.green_from is not None else version.green_from,
+        amber_from=line.amber_from if line.amber_from is not None else version.amber_from,
+        actual=actual,
+        history=history,
+        imposed=imposed,
+    )
+    judged_target = target
+    if period.contains(today) and target is not None and kpi.time_aggregation == "sum":
+        card.expected_by_now = target * period.elapsed_share(today)
+        judged_target = card.expected_by_now
+    card.attainment = attainment(card.actual, judged_target, kpi.direction)
+    card.light = light(card.attainment, green_from=card.green_from, amber_from=card.amber_from)
+    if card.off_track:
+        card.decision_rule = display_rule(version)
+    return card
+
+
+@dataclass
+class CardSummary:
+    """What a card's lines add up to: level scores, balanced index, capacity, warnings."""
+
+    level_scores: dict[str, float | None]
+    balanced_index: float | None
+    capacity: float | None
+    capacity_weak: bool
+    warnings: list[str]
+
+
+def summarise(book: CardBook, lines: list[CardLine], period: Period) -> CardSummary:
+    """Return the level scores, the balanced index, the Will x Foundation capacity and the
+    governance warnings of a card's lines."""
+    level_scores = {
+        str(level): weighted_mean(
+            [(ln.weight, ln.attainment) for ln in lines if ln.kpi.level == level]
+        )
+        for level in LEVELS
+    }
+    will, foundation = level_scores[Level.WILL], level_scores[Level.FOUNDATION]
+    capacity = None
+    weak = False
+    if will is not None and foundation is not None:
+        # "Half times half is not a whole": the two multiply, they do not average.
+        capacity = min(will, 100.0) / 100.0 * min(foundation, 100.0) / 100.0 * 100.0
+        weak = will < WEAK_LEVEL or foundation < WEAK_LEVEL
+    return CardSummary(
+        level_scores=level_scores,
+        balanced_index=weighted_mean([(ln.weight, ln.attainment) for ln in lines]),
+        capacity=capacity,
+        capacity_weak=weak,
+        warnings=card_warnings(
+            lines,
+            rules={
+                ln.kpi.id: book.versions.in_force(ln.kpi.id, period.start).decision_rule
+                for ln in lines
+            },
+        ),
+    )
 
 
 def _card(
@@ -309,59 +401,29 @@ def _card(
     today: date,
 ) -> Scorecard:
     allowed = book.reporting_line(seller)
-    running = period.contains(today)
-    shown: list[CardLine] = []
-    for line in lines:
-        kpi = book.kpis[line.kpi_id]
-        version = book.versions.in_force(kpi.id, period.start)
-        target = scaled_target(
-            line.target if line.target is not None else version.target, kpi, period
-        )
-        card = CardLine(
-            kpi=kpi,
-            name=display_name(kpi),
-            weight=line.weight,
-            target=target,
-            green_from=line.green_from if line.green_from is not None else version.green_from,
-            amber_from=line.amber_from if line.amber_from is not None else version.amber_from,
-            actual=stored.get((seller.id, kpi.id, period.label)),
-            history=[(p.label, stored.get((seller.id, kpi.id, p.label))) for p in history],
+    shown = [
+        judge_line(
+            book,
+            line,
+            period,
+            actual=stored.get((seller.id, line.kpi_id, period.label)),
+            history=[(p.label, stored.get((seller.id, line.kpi_id, p.label))) for p in history],
+            today=today,
             imposed=line.assigned_by_id is not None and line.assigned_by_id not in allowed,
         )
-        judged_target = target
-        if running and target is not None and kpi.time_aggregation == TimeAggregation.SUM:
-            # Mid-period, a sum is judged against the share of the target due by today.
-            card.expected_by_now = target * period.elapsed_share(today)
-            judged_target = card.expected_by_now
-        card.attainment = attainment(card.actual, judged_target, kpi.direction)
-        card.light = light(card.attainment, green_from=card.green_from, amber_from=card.amber_from)
-        if card.off_track:
-            card.decision_rule = display_rule(version)
-        shown.append(card)
-
-    level_scores = {
-        str(level): weighted_mean(
-            [(ln.weight, ln.attainment) for ln in shown if ln.kpi.level == level]
-        )
-        for level in LEVELS
-    }
-    will, foundation = level_scores[Level.WILL], level_scores[Level.FOUNDATION]
-    capacity = None
-    weak = False
-    if will is not None and foundation is not None:
-        # "Half times half is not a whole": the two multiply, they do not average.
-        capacity = min(will, 100.0) / 100.0 * min(foundation, 100.0) / 100.0 * 100.0
-        weak = will < WEAK_LEVEL or foundation < WEAK_LEVEL
+        for line in lines
+    ]
+    summary = summarise(book, shown, period)
     return Scorecard(
         seller=seller,
         period=period,
         template=book.template_of(seller),
         lines=shown,
-        level_scores=level_scores,
-        balanced_index=weighted_mean([(ln.weight, ln.attainment) for ln in shown]),
-        capacity=capacity,
-        capacity_weak=weak,
-        warnings=card_warnings(shown),
+        level_scores=summary.level_scores,
+        balanced_index=summary.balanced_index,
+        capacity=summary.capacity,
+        capacity_weak=summary.capacity_weak,
+        warnings=summary.warnings,
     )
 
 
@@ -374,16 +436,26 @@ def seller_scorecard(
     return build_cards(session, [seller], period, today=today)[0]
 
 
-def card_warnings(lines: list[CardLine]) -> list[str]:
-    """Return the governance warnings of a card, in words."""
+def max_card_kpis() -> int:
+    """Return how many active KPIs a card may hold before governance warns (a setting)."""
+    return get_settings().max_card_kpis
+
+
+def card_warnings(lines: list[CardLine], *, rules: dict[int, str] | None = None) -> list[str]:
+    """Return the governance warnings of a card, in words.
+
+    ``rules`` holds each KPI's decision rule in force (by KPI id); a KPI without one
+    leads to no decision and is warned about.
+    """
     warnings: list[str] = []
     active = [ln for ln in lines if ln.kpi.status == "active"]
-    if len(active) > MAX_ACTIVE_KPIS:
+    limit = max_card_kpis()
+    if len(active) > limit:
         warnings.append(
             _(
                 "%(count)s active KPIs on one card: more than %(limit)s blurs the focus.",
                 count=len(active),
-                limit=MAX_ACTIVE_KPIS,
+                limit=limit,
             )
         )
     total = sum(ln.weight for ln in lines)
@@ -395,6 +467,10 @@ def card_warnings(lines: list[CardLine]) -> list[str]:
     for ln in lines:
         if ln.kpi.objective_id is None:
             warnings.append(_("%(kpi)s serves no objective.", kpi=ln.name))
+        if rules is not None and not rules.get(ln.kpi.id):
+            warnings.append(
+                _("%(kpi)s has no decision rule: it leads to no decision.", kpi=ln.name)
+            )
         if ln.imposed:
             warnings.append(
                 _("%(kpi)s was put on the card by someone outside the reporting line.", kpi=ln.name)

@@ -1,20 +1,19 @@
-"""What the KPI pages and API share: choosing periods, tables as CSV."""
+"""What the KPI pages and API share: choosing periods, reading forms, tables to download."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from zoneinfo import ZoneInfo
-
-from fastapi.responses import Response
 
 from touchline.config import get_settings
 from touchline.errors import InvalidInput
 from touchline.i18n import gettext as _
+from touchline.kpis.catalogue import display_name
 from touchline.kpis.heatmap import Heatmap
 from touchline.kpis.overview import Overview
+from touchline.kpis.scorecards import CardLine, level_label
 from touchline.org.periods import Period, PeriodError, PeriodKind, parse_period, period_containing
+from touchline.web.exports import Cell, Table
 
 
 def current_quarter() -> Period:
@@ -52,47 +51,34 @@ def period_choices(chosen: Period) -> list[Period]:
     return found
 
 
-def heatmap_csv(heatmap: Heatmap) -> str:
-    """Return the heatmap as CSV: per seller the balanced index and each KPI's actual,
+def heatmap_table(heatmap: Heatmap) -> Table:
+    """Return the heatmap as a table: per seller the balanced index and each KPI's actual,
     target and attainment, unrounded."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    header = ["seller_id", "seller", "balanced_index"]
+    columns = ["seller_id", "seller", "balanced_index"]
     for kpi in heatmap.columns:
-        header += [f"{kpi.code}_actual", f"{kpi.code}_target", f"{kpi.code}_attainment"]
-    writer.writerow(header)
+        columns += [f"{kpi.code}_actual", f"{kpi.code}_target", f"{kpi.code}_attainment"]
+    rows = []
     for card in heatmap.cards:
-        row: list[object] = [card.seller.external_id, card.seller.name, card.balanced_index]
+        row: list[Cell] = [card.seller.external_id, card.seller.name, card.balanced_index]
         for kpi in heatmap.columns:
             line = heatmap.cell(card, kpi)
-            row += [line.actual, line.target, line.attainment] if line else ["", "", ""]
-        writer.writerow(["" if value is None else value for value in row])
-    return out.getvalue()
+            row += [line.actual, line.target, line.attainment] if line else [None, None, None]
+        rows.append(row)
+    return Table(f"{heatmap.unit.name} {heatmap.period.label}", columns, rows)
 
 
-def csv_response(text: str, filename: str) -> Response:
-    """Return ``text`` as a CSV download called ``filename``."""
-    return Response(
-        text,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-def overview_csv(overview: Overview) -> str:
-    """Return the company overview as CSV: per unit each KPI now and the period before."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    header = ["unit_id", "unit"]
+def overview_table(overview: Overview) -> Table:
+    """Return the company overview as a table: per unit each KPI now and the period before."""
+    columns = ["unit_id", "unit"]
     for kpi, _name in overview.columns:
-        header += [f"{kpi.code}_{overview.period.label}", f"{kpi.code}_{overview.previous.label}"]
-    writer.writerow(header)
-    for row in overview.rows:
-        cells: list[object] = [row.external_id, row.name or "company"]
+        columns += [f"{kpi.code}_{overview.period.label}", f"{kpi.code}_{overview.previous.label}"]
+    rows = []
+    for item in overview.rows:
+        cells: list[Cell] = [item.external_id or "company", item.name or _("The company")]
         for kpi, _name in overview.columns:
-            cells += list(row.values[kpi.id])
-        writer.writerow(["" if value is None else value for value in cells])
-    return out.getvalue()
+            cells += list(item.values[kpi.id])
+        rows.append(cells)
+    return Table(f"{_('Overview')} {overview.period.label}", columns, rows)
 
 
 def form_int(text: str, field: str) -> int | None:
@@ -113,3 +99,36 @@ def form_number(text: str, field: str) -> float | None:
         return float(text.replace(",", "."))
     except ValueError:
         raise InvalidInput(_("%(value)s is not a number.", value=text), field=field) from None
+
+
+def card_table(title: str, lines: list[CardLine]) -> Table:
+    """Return a card's lines as a table: level, KPI, actual, target, attainment, light,
+    weight and the decision rule, unrounded."""
+    return Table(
+        title=title,
+        columns=[
+            "level",
+            "kpi",
+            "name",
+            "actual",
+            "target",
+            "attainment_percent",
+            "light",
+            "weight",
+            "decision_rule",
+        ],
+        rows=[
+            [
+                level_label(line.kpi.level),
+                line.kpi.code,
+                display_name(line.kpi),
+                line.actual,
+                line.target,
+                line.attainment,
+                line.light,
+                line.weight,
+                line.decision_rule,
+            ]
+            for line in lines
+        ],
+    )

@@ -4,6 +4,7 @@ objectives, governance, and scorecard templates with their targets."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -11,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from touchline.auth.models import Role
+from touchline.auth.models import Role, User
 from touchline.config import LANGUAGES
 from touchline.deps import Db, LeaderUp, ManagerUp, SignedIn
 from touchline.errors import DomainError, InvalidInput
@@ -20,30 +21,92 @@ from touchline.i18n import ngettext
 from touchline.kpis import assignments, catalogue, objectives
 from touchline.kpis.governance import governance_report, template_checks
 from touchline.kpis.metrics import METRICS
-from touchline.kpis.models import Kpi, Objective
+from touchline.kpis.models import Kpi, KpiSource, KpiStatus, Objective, TimeAggregation
 from touchline.kpis.schemas import KpiCreate, KpiDefinition, KpiUpdate
-from touchline.kpis.scorecards import LEVELS, MAX_ACTIVE_KPIS, level_label
+from touchline.kpis.scorecards import LEVELS, level_label, max_card_kpis
 from touchline.kpis.service import chosen_period, form_int, form_number, period_choices
 from touchline.org import service as org
+from touchline.web.exports import Cell, Table, table_response, wants_download
 from touchline.web.templating import render
 
 router = APIRouter()
 
 
+@dataclass(frozen=True)
+class CatalogueRow:
+    kpi: Kpi
+    name: str
+    description: str
+    rule: str
+    owner: str | None
+
+
+VERSION_COLUMNS = [
+    "effective_from",
+    "formula",
+    "target",
+    "green_from",
+    "amber_from",
+    "decision_threshold",
+    "decision_rule",
+    "created_by",
+]
+CATALOGUE_COLUMNS = [
+    "code",
+    "name",
+    "level",
+    "kind",
+    "source",
+    "direction",
+    "unit",
+    "status",
+    "objective_id",
+    "owner",
+    "decision_rule",
+    "description",
+]
+
+
 @router.get("/kpis")
-def kpi_catalogue(request: Request, db: Db, actor: SignedIn) -> Response:
+def kpi_catalogue(request: Request, db: Db, actor: SignedIn, format: str | None = None) -> Response:
     kpis = catalogue.list_kpis(db, actor=actor)
     versions = catalogue.Versions.load(db)
+    owners = dict(db.execute(select(User.id, User.email)).all())
     rows = [
-        {
-            "kpi": kpi,
-            "name": catalogue.display_name(kpi),
-            "description": catalogue.display_description(kpi),
-            "rule": catalogue.display_rule(versions.of(kpi.id)[-1]),
-        }
+        CatalogueRow(
+            kpi=kpi,
+            name=catalogue.display_name(kpi),
+            description=catalogue.display_description(kpi),
+            rule=catalogue.display_rule(versions.of(kpi.id)[-1]),
+            owner=owners.get(kpi.owner_id) if kpi.owner_id else None,
+        )
         for kpi in kpis
     ]
-    return render(request, "kpis/catalogue.html", {"rows": rows, "level_label": level_label})
+    if wants_download(format):
+        table = Table(
+            _("KPI catalogue"),
+            CATALOGUE_COLUMNS,
+            [
+                [
+                    row.kpi.code,
+                    row.name,
+                    row.kpi.level,
+                    row.kpi.kind,
+                    row.kpi.source,
+                    row.kpi.direction,
+                    row.kpi.unit,
+                    row.kpi.status,
+                    row.kpi.objective_id,
+                    row.owner,
+                    row.rule,
+                    row.description,
+                ]
+                for row in rows
+            ],
+        )
+        return table_response(table, filename="kpi-catalogue", format=str(format))
+    context = {"rows": rows, "level_label": level_label, "may_add": actor.at_least(Role.LEADER)}
+    return render(request, "kpis/catalogue.html", context)
 
 
 def _objectives_context(db: Db, actor: SignedIn, period: str | None) -> dict[str, object]:
@@ -119,8 +182,26 @@ def kpi_link(
 
 
 @router.get("/governance")
-def governance_page(request: Request, db: Db, actor: LeaderUp) -> Response:
+def governance_page(
+    request: Request, db: Db, actor: LeaderUp, format: str | None = None
+) -> Response:
     report = governance_report(db, actor=actor)
+    if wants_download(format):
+        findings: list[list[Cell]] = []
+        for check in report.templates:
+            if check.too_many:
+                findings.append([check.template.name, "too_many_kpis", str(check.active_kpis)])
+            if check.weights_off:
+                findings.append([check.template.name, "weights", f"{check.weight_total:g}"])
+            findings += [[check.template.name, "missing_level", m] for m in check.missing_levels]
+        findings += [["", "no_decision_rule", kpi.code] for kpi, _name in report.without_rule]
+        findings += [["", "no_objective", kpi.code] for kpi, _name in report.without_objective]
+        findings += [
+            [item.seller.external_id, "imposed", f"{item.kpi_name} ({item.by})"]
+            for item in report.imposed
+        ]
+        table = Table(_("Governance"), ["where", "finding", "what"], findings)
+        return table_response(table, filename="governance", format=str(format))
     return render(request, "kpis/governance.html", {"report": report, "level_label": level_label})
 
 
@@ -137,6 +218,25 @@ def _kpi_form_context(db: Db, kpi: Kpi | None) -> dict[str, object]:
         "levels": [(str(level), level_label(level)) for level in LEVELS],
         "objectives": list(db.scalars(select(Objective).order_by(Objective.title))),
         "other_languages": [(code, name) for code, name in LANGUAGES.items() if code != "en"],
+        "sources": [
+            (KpiSource.EXPRESSION.value, _("a formula over the metrics")),
+            (KpiSource.RATING.value, _("ratings on a scale")),
+            (KpiSource.MANUAL.value, _("entered by hand")),
+        ],
+        "aggregations": [
+            (TimeAggregation.SUM.value, _("the sum of its shorter periods")),
+            (TimeAggregation.MEAN.value, _("the mean of its shorter periods")),
+            (TimeAggregation.LAST.value, _("the latest value")),
+        ],
+        "statuses": [
+            (KpiStatus.ACTIVE.value, _("active")),
+            (KpiStatus.DRAFT.value, _("draft")),
+            (KpiStatus.RETIRED.value, _("retired")),
+        ],
+        "units": ["number", "ratio", "money", "count", "hours", "days", "score"],
+        "owner_email": db.scalar(select(User.email).where(User.id == kpi.owner_id))
+        if kpi is not None and kpi.owner_id
+        else None,
     }
 
 
@@ -156,7 +256,7 @@ async def kpi_create(
     code: Annotated[str, Form()],
     name: Annotated[str, Form()],
     level: Annotated[str, Form()],
-    formula: Annotated[str, Form()],
+    formula: Annotated[str, Form()] = "",
     description: Annotated[str, Form()] = "",
     direction: Annotated[str, Form()] = "higher",
     unit: Annotated[str, Form()] = "number",
@@ -164,6 +264,12 @@ async def kpi_create(
     target: Annotated[str, Form()] = "",
     decision_threshold: Annotated[str, Form()] = "",
     decision_rule: Annotated[str, Form()] = "",
+    source: Annotated[str, Form()] = "expression",
+    kind: Annotated[str, Form()] = "hard",
+    time_aggregation: Annotated[str, Form()] = "sum",
+    status: Annotated[str, Form()] = "active",
+    objective_id: Annotated[str, Form()] = "",
+    owner: Annotated[str, Form()] = "",
 ) -> Response:
     form = {
         "code": code,
@@ -177,6 +283,12 @@ async def kpi_create(
         "target": target,
         "decision_threshold": decision_threshold,
         "decision_rule": decision_rule,
+        "source": source,
+        "kind": kind,
+        "time_aggregation": time_aggregation,
+        "status": status,
+        "objective_id": objective_id,
+        "owner": owner,
     }
     submitted = await request.form()
     texts: dict[str, dict[str, str]] = {}
@@ -198,6 +310,8 @@ async def kpi_create(
                     "decimals": form_int(decimals, "decimals") or 0,
                     "target": form_number(target, "target"),
                     "decision_threshold": form_number(decision_threshold, "decision_threshold"),
+                    "objective_id": form_int(objective_id, "objective_id"),
+                    "owner": owner.strip() or None,
                     "translations": texts,
                 }
             )
@@ -210,7 +324,9 @@ async def kpi_create(
 
 
 @router.get("/kpis/{code}")
-def kpi_detail(request: Request, db: Db, actor: SignedIn, code: str) -> Response:
+def kpi_detail(
+    request: Request, db: Db, actor: SignedIn, code: str, format: str | None = None
+) -> Response:
     kpi = catalogue.get_kpi(db, code)
     context = _kpi_form_context(db, kpi) | {
         "name": catalogue.display_name(kpi),
@@ -218,7 +334,85 @@ def kpi_detail(request: Request, db: Db, actor: SignedIn, code: str) -> Response
         "may_edit": actor.at_least(Role.LEADER),
         "level_label": level_label,
     }
+    if wants_download(format):
+        read = catalogue.read_kpi(db, kpi)
+        table = Table(
+            kpi.code,
+            [
+                "effective_from",
+                "formula",
+                "target",
+                "green_from",
+                "amber_from",
+                "decision_threshold",
+                "decision_rule",
+                "created_by",
+            ],
+            [
+                [
+                    version.effective_from,
+                    version.formula,
+                    version.target,
+                    version.green_from,
+                    version.amber_from,
+                    version.decision_threshold,
+                    version.decision_rule,
+                    version.created_by,
+                ]
+                for version in read.versions
+            ],
+        )
+        return table_response(table, filename=f"kpi-{kpi.code}-versions", format=str(format))
     return render(request, "kpis/kpi.html", context)
+
+
+@router.post("/kpis/{code}/details")
+async def kpi_details(request: Request, db: Db, actor: LeaderUp, code: str) -> Response:
+    """Change what describes a KPI (not its definition: that takes a new version)."""
+    kpi = catalogue.get_kpi(db, code)
+    form = await request.form()
+
+    def field(name: str) -> str:
+        value = form.get(name, "")
+        return value.strip() if isinstance(value, str) else ""
+
+    texts = {
+        language: {
+            "name": field(f"name_{language}"),
+            "description": field(f"description_{language}"),
+        }
+        for language in LANGUAGES
+        if language != "en" and field(f"name_{language}")
+    }
+    try:
+        with db.begin_nested():
+            changes: dict[str, object] = {
+                "name": field("name") or None,
+                "description": field("description"),
+                "level": field("level") or None,
+                "kind": field("kind") or None,
+                "direction": field("direction") or None,
+                "unit": field("unit") or None,
+                "decimals": form_int(field("decimals"), "decimals"),
+                "time_aggregation": field("time_aggregation") or None,
+                "status": field("status") or None,
+                "objective_id": form_int(field("objective_id"), "objective_id"),
+                "owner": field("owner") or None,
+            }
+            if not kpi.builtin:
+                changes["translations"] = texts
+            catalogue.update_kpi(db, actor=actor, kpi=kpi, kpi_in=KpiUpdate.model_validate(changes))
+    except (DomainError, ValidationError) as error:
+        message = error.message if isinstance(error, DomainError) else _validation_text(error)
+        context = _kpi_form_context(db, kpi) | {
+            "name": catalogue.display_name(kpi),
+            "description": catalogue.display_description(kpi),
+            "may_edit": True,
+            "level_label": level_label,
+            "form_error": message,
+        }
+        return render(request, "kpis/kpi.html", context, status_code=422)
+    return RedirectResponse(f"/kpis/{kpi.code}", status_code=303)
 
 
 @router.post("/kpis/{code}")
@@ -289,8 +483,9 @@ def _templates_context(db: Db, actor: SignedIn) -> dict[str, object]:
         "kpi_names": {kpi.id: catalogue.display_name(kpi) for kpi in kpis},
         "units": org.list_units(db, actor=actor),
         "may_edit": actor.at_least(Role.LEADER),
-        "limit": MAX_ACTIVE_KPIS,
+        "limit": max_card_kpis(),
         "level_label": level_label,
+        "running_quarter": chosen_period(None).label,
     }
 
 
@@ -371,6 +566,7 @@ def templates_targets(
     unit: Annotated[str, Form()],
     kpi: Annotated[str, Form()],
     target: Annotated[str, Form()],
+    effective_from: Annotated[str, Form()] = "",
 ) -> Response:
     def work() -> str:
         value = form_number(target, "target")
@@ -382,6 +578,7 @@ def templates_targets(
             unit=org.get_unit(db, actor=actor, external_id=unit),
             kpi_code=kpi,
             target=value,
+            effective_from=effective_from.strip() or None,
         )
         return ngettext("Target set for %(num)s seller.", "Target set for %(num)s sellers.", count)
 

@@ -10,17 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session
 
 from touchline.crm.models import RatingRecord
 from touchline.kpis.catalogue import display_name
+from touchline.kpis.compute import ANONYMITY_MINIMUM, ANONYMOUS_ROLES
 from touchline.kpis.models import Kpi, KpiSource
 from touchline.org.periods import Period, PeriodError, parse_period
-
-# Peer and customer results for a seller show only from this many answers.
-ANONYMITY_MINIMUM = 3
-ANONYMOUS_ROLES = ("peer", "customer")
 
 
 @dataclass(frozen=True)
@@ -62,7 +59,8 @@ def labels_within(labels: Iterable[str], period: Period) -> list[str]:
 def seller_gaps(session: Session, *, seller_id: int, period: Period) -> list[RatingGap]:
     """Return each rated KPI of the seller in ``period`` with every voice's mean.
 
-    Ratings count for a period when the period they name lies inside it. The caller
+    Ratings count for a period when the period they name lies inside it; ratings of a
+    rating round not yet revealed count for nothing. The caller
     checks that the viewer may see the seller; peer and customer means below the
     anonymity minimum are withheld here, whoever asks.
     """
@@ -81,7 +79,11 @@ def seller_gaps(session: Session, *, seller_id: int, period: Period) -> list[Rat
             func.avg(RatingRecord.score),
             func.count(),
         )
-        .where(RatingRecord.seller_id == seller_id, RatingRecord.period.in_(labels))
+        .where(
+            RatingRecord.seller_id == seller_id,
+            RatingRecord.period.in_(labels),
+            RatingRecord.hidden == false(),
+        )
         .group_by(RatingRecord.kpi, RatingRecord.rater_role)
     ).all()
     means: dict[str, dict[str, tuple[float, int]]] = {}

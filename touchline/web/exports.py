@@ -35,7 +35,7 @@ class Table:
 
     title: str
     columns: list[str]
-    rows: list[Sequence[Cell]] = field(default_factory=list)
+    rows: Sequence[Sequence[Cell]] = field(default_factory=list)
 
 
 def wants_download(format: str | None) -> bool:

@@ -7,15 +7,56 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from touchline.deps import Db, Public, SignedIn
+from touchline.i18n import gettext as _
 from touchline.web import dashboard
+from touchline.web.exports import Table, table_response, wants_download
 from touchline.web.templating import render
 
 router = APIRouter()
+WARNING_COLUMNS = [
+    "seller_id",
+    "seller",
+    "kpi",
+    "actual",
+    "target",
+    "attainment_percent",
+    "light",
+    "decision_rule",
+]
 
 
 @router.get("/")
-def home(request: Request, db: Db, actor: SignedIn) -> Response:
-    return render(request, "dashboard.html", dashboard.build(db, actor=actor).__dict__)
+def home(request: Request, db: Db, actor: SignedIn, format: str | None = None) -> Response:
+    found = dashboard.build(db, actor=actor)
+    if wants_download(format):
+        table = Table(
+            _("Off track in your team"),
+            [
+                "seller_id",
+                "seller",
+                "kpi",
+                "actual",
+                "target",
+                "attainment_percent",
+                "light",
+                "decision_rule",
+            ],
+            [
+                [
+                    seller.external_id,
+                    seller.name,
+                    line.kpi.code,
+                    line.actual,
+                    line.target,
+                    line.attainment,
+                    line.light,
+                    line.decision_rule,
+                ]
+                for seller, line in found.warnings
+            ],
+        )
+        return table_response(table, filename=f"off-track-{found.quarter}", format=str(format))
+    return render(request, "dashboard.html", found.__dict__)
 
 
 @router.get("/healthz")

@@ -2,8 +2,9 @@
 
 The screens are few and shared (docs/screens): a feature adds its part to the page a
 user already lands on rather than opening a disconnected one. Each domain offers a
-builder that returns its parts for the viewer; this module lists the builders and
-groups what they return by slot. A part is a template of the domain's own
+builder that returns its parts for the viewer; this module lists the builders (one line
+per domain in ``_dashboard_builders`` and ``_seller_page_builders``) and groups what they
+return by slot. A part is a template of the domain's own
 (``ratings/_dashboard_pulse.html``) rendered with ``part`` in its context.
 
 Slots of the dashboard, in page order: ``top`` (before the viewer's scorecard),
@@ -36,9 +37,18 @@ class Part:
 DashboardBuilder = Callable[[Session, Actor], list[Part]]
 SellerPageBuilder = Callable[[Session, Actor, Seller], list[Part]]
 
-# The builders, in the order of the domains; each returns [] when it has nothing to say.
-DASHBOARD_BUILDERS: tuple[DashboardBuilder, ...] = ()
-SELLER_PAGE_BUILDERS: tuple[SellerPageBuilder, ...] = ()
+
+def _dashboard_builders() -> tuple[DashboardBuilder, ...]:
+    # Imported when first asked: the domains' parts import this module for ``Part``.
+    from touchline.ratings import parts as ratings
+
+    return (ratings.dashboard_parts,)
+
+
+def _seller_page_builders() -> tuple[SellerPageBuilder, ...]:
+    from touchline.ratings import parts as ratings
+
+    return (ratings.seller_page_parts,)
 
 
 def _by_slot(parts: Sequence[Part]) -> dict[str, list[Part]]:
@@ -51,7 +61,7 @@ def _by_slot(parts: Sequence[Part]) -> dict[str, list[Part]]:
 def dashboard_parts(session: Session, *, actor: Actor) -> dict[str, list[Part]]:
     """Return every domain's dashboard parts for ``actor``, by slot, in order."""
     parts: list[Part] = []
-    for builder in DASHBOARD_BUILDERS:
+    for builder in _dashboard_builders():
         parts += builder(session, actor)
     return _by_slot(parts)
 
@@ -59,6 +69,6 @@ def dashboard_parts(session: Session, *, actor: Actor) -> dict[str, list[Part]]:
 def seller_page_parts(session: Session, *, actor: Actor, seller: Seller) -> dict[str, list[Part]]:
     """Return every domain's parts of ``seller``'s page as ``actor`` may see them, by slot."""
     parts: list[Part] = []
-    for builder in SELLER_PAGE_BUILDERS:
+    for builder in _seller_page_builders():
         parts += builder(session, actor, seller)
     return _by_slot(parts)
