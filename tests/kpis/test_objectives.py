@@ -309,3 +309,43 @@ def test_a_card_warns_about_a_kpi_without_a_decision_rule_and_the_limit_is_a_set
         get_settings.cache_clear()
     assert "4 active KPIs on one card: more than 3 blurs the focus." in card.warnings
     assert check.too_many
+
+
+def test_a_rated_kpis_new_version_keeps_or_changes_its_weights_per_rater(
+    db,
+    imported,  # noqa: F811
+    client,
+):
+    make_user(db, "lea@x.dk", Role.LEADER)
+    db.commit()
+    sign_in(client, "lea@x.dk", PASSWORD)
+    page = client.get("/kpis/objection_handling")
+    assert page.status_code == 200
+    assert 'name="weight_manager" inputmode="decimal" value="40' in page.text
+    saved = client.post(
+        "/kpis/objection_handling",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "effective_from": "2026-Q2",
+            "target": "3.5",
+            "green_from": "100",
+            "amber_from": "85",
+            "weight_manager": "50",
+            "weight_self": "50",
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    versions = client.get("/api/v1/kpis/objection_handling").json()["versions"]
+    assert versions[0]["rater_weights"] == {"manager": 40, "customer": 40, "self": 20}
+    assert versions[1]["rater_weights"] == {"manager": 50, "self": 50}
+    assert versions[1]["effective_from"] == "2026-04-01"
+    refused = client.post(
+        "/kpis/objection_handling",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "effective_from": "2026-Q3",
+            "weight_manager": "-1",
+        },
+    )
+    assert refused.status_code == 422
+    assert "must not be negative" in refused.text

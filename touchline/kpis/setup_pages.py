@@ -234,6 +234,13 @@ def _kpi_form_context(db: Db, kpi: Kpi | None) -> dict[str, object]:
             (KpiStatus.RETIRED.value, _("retired")),
         ],
         "units": ["number", "ratio", "money", "count", "hours", "days", "score"],
+        "rater_roles": [
+            ("self", _("Self")),
+            ("manager", _("Manager")),
+            ("peer", _("Peers")),
+            ("customer", _("Customers")),
+            ("mystery_shopper", _("Mystery shoppers")),
+        ],
         "owner_email": db.scalar(select(User.email).where(User.id == kpi.owner_id))
         if kpi is not None and kpi.owner_id
         else None,
@@ -416,7 +423,7 @@ async def kpi_details(request: Request, db: Db, actor: LeaderUp, code: str) -> R
 
 
 @router.post("/kpis/{code}")
-def kpi_new_version(
+async def kpi_new_version(
     request: Request,
     db: Db,
     actor: LeaderUp,
@@ -430,8 +437,15 @@ def kpi_new_version(
     decision_rule: Annotated[str, Form()] = "",
 ) -> Response:
     kpi = catalogue.get_kpi(db, code)
+    form = await request.form()
     try:
         with db.begin_nested():
+            weights: dict[str, float] = {}
+            for role in catalogue.RATER_ROLES:
+                text = form.get(f"weight_{role}", "")
+                number = form_number(text if isinstance(text, str) else "", f"weight_{role}")
+                if number:
+                    weights[role] = number
             definition = KpiDefinition(
                 formula=formula,
                 target=form_number(target, "target"),
@@ -439,6 +453,7 @@ def kpi_new_version(
                 amber_from=form_number(amber_from, "amber_from") or 0.0,
                 decision_threshold=form_number(decision_threshold, "decision_threshold"),
                 decision_rule=decision_rule,
+                rater_weights=weights or None,
             )
             catalogue.update_kpi(
                 db,
