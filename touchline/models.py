@@ -2,6 +2,16 @@
 
 from touchline.audit.models import AuditEntry
 from touchline.auth.models import ApiToken, LoginAttempt, User
+from touchline.coaching.models import (
+    ActionItem,
+    Addendum,
+    AgendaItem,
+    CoachingCadence,
+    CoachingNote,
+    Conversation,
+    Impediment,
+    SellerTopic,
+)
 from touchline.crm.models import (
     Account,
     Activity,
@@ -28,6 +38,14 @@ from touchline.kpis.models import (
 from touchline.org.models import Seller, Territory, Unit
 
 __all__ = [
+    "ActionItem",
+    "Addendum",
+    "AgendaItem",
+    "CoachingCadence",
+    "CoachingNote",
+    "Conversation",
+    "Impediment",
+    "SellerTopic",
     "Account",
     "Activity",
     "ApiToken",
