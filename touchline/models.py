@@ -38,23 +38,22 @@ from touchline.kpis.models import (
 from touchline.org.models import Seller, Territory, Unit
 
 __all__ = [
+    "Account",
     "ActionItem",
+    "Activity",
     "Addendum",
     "AgendaItem",
-    "CoachingCadence",
-    "CoachingNote",
-    "Conversation",
-    "Impediment",
-    "SellerTopic",
-    "Account",
-    "Activity",
     "ApiToken",
     "AuditEntry",
     "Base",
+    "CoachingCadence",
+    "CoachingNote",
     "ComputedPeriod",
+    "Conversation",
     "CustomerSurveyResponse",
     "Deal",
     "DealStageChange",
+    "Impediment",
     "ImportRun",
     "InstanceSetting",
     "Kpi",
@@ -69,7 +68,12 @@ __all__ = [
     "ScorecardLine",
     "ScorecardTemplate",
     "Seller",
+    "SellerTopic",
     "Territory",
     "Unit",
     "User",
 ]
+
+# The coaching KPIs' provider registers itself on import; every entry point loads this
+# module, so every computation of KPIs finds it.
+import touchline.coaching.kpis  # noqa: F401
