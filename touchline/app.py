@@ -21,6 +21,8 @@ from touchline import i18n
 from touchline.auth import api as auth_api
 from touchline.auth import pages as auth_pages
 from touchline.auth.sessions import SessionMiddleware
+from touchline.coaching import api as coaching_api
+from touchline.coaching import pages as coaching_pages
 from touchline.config import LANGUAGES, Settings, get_settings
 from touchline.crm import api as crm_api
 from touchline.crm import pages as crm_pages
@@ -119,7 +121,9 @@ def _titles() -> dict[int, str]:
 async def domain_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, DomainError)
     if _wants_json(request):
-        body = {"error": {"message": error.message, "field": error.field}}
+        body: dict[str, Any] = {"error": {"message": error.message, "field": error.field}}
+        # Some errors carry more for the caller, e.g. both texts of an edit conflict.
+        body["error"].update(getattr(error, "details", None) or {})
         return JSONResponse(body, status_code=error.status_code)
     if isinstance(error, NotAuthenticated):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -218,10 +222,12 @@ def create_app(
         crm_pages.router,
         kpis_pages.router,
         kpis_setup_pages.router,
+        coaching_pages.router,
         auth_api.router,
         org_api.router,
         crm_api.router,
         kpis_api.router,
+        coaching_api.router,
     ):
         app.include_router(router)
 

@@ -105,7 +105,9 @@ def _cadences(connection: Connection, sellers: _Sellers) -> list[int]:
     ).all()
     by_seller = {row.seller_id: row.every_days for row in rows if row.seller_id is not None}
     by_unit = {row.unit_id: row.every_days for row in rows if row.unit_id is not None}
-    tree = UnitTree.from_pairs(connection.execute(select(Unit.id, Unit.parent_id)).tuples())
+    tree = UnitTree.from_pairs(
+        (row.id, row.parent_id) for row in connection.execute(select(Unit.id, Unit.parent_id))
+    )
     found = []
     for seller_id, unit_id in zip(sellers.ids, sellers.unit_of, strict=True):
         days = by_seller.get(seller_id)

@@ -8,8 +8,8 @@ A seller is compared with themself, never with the others, over the last
   the better side of zero, and a fitted change over the window of at least
   ``MIN_CHANGE`` of the seller's own median level;
 - **beyond the usual**: the latest complete quarter more than ``BEYOND`` robust standard
-  deviations (1.4826 x the median absolute deviation) from the seller's median of the
-  quarters before it.
+  deviations (1.4826 x the median absolute deviation, at least a tenth of the seller's
+  level) from the seller's median of the quarters before it, and outside all of them.
 
 Regression to the mean: a quarter after an unusually weak one tends to look better by
 chance alone. Neither rule compares with the quarter before; both compare with the
@@ -36,6 +36,7 @@ WINDOW = 6
 MIN_QUARTERS = 5
 MIN_CHANGE = 0.25
 BEYOND = 3.0
+SPREAD_FLOOR = 0.1
 CONFIDENCE = 0.95
 
 
@@ -125,8 +126,12 @@ def _judge(
                 return trend("trend", False)
     before = y[:-1]
     median = float(np.median(before))
-    spread = 1.4826 * float(np.median(np.abs(before - median)))
-    if spread > 0 and abs(y[-1] - median) > BEYOND * spread and present[-1][0] == len(quarters) - 1:
+    # A handful of quarters gives an unsteady spread: never below a tenth of the level.
+    spread = max(1.4826 * float(np.median(np.abs(before - median))), SPREAD_FLOOR * level)
+    latest_is_last = present[-1][0] == len(quarters) - 1
+    beyond = abs(y[-1] - median) > BEYOND * spread
+    outside = y[-1] > before.max() or y[-1] < before.min()
+    if latest_is_last and beyond and outside:
         return trend("beyond_usual", bool(y[-1] > median))
     return None
 

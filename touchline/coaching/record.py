@@ -227,3 +227,10 @@ def pending_topics(session: Session, *, seller: Seller) -> list[SellerTopic]:
 def is_overdue(action: ActionItem) -> bool:
     """True when an open action item is past its due date."""
     return action.status == "open" and action.due_on < today()
+
+
+def seller_of(session: Session, seller_id: int) -> Seller:
+    """Return the seller with the database id ``seller_id`` (found through a visible row)."""
+    seller = session.get(Seller, seller_id)
+    assert seller is not None
+    return seller

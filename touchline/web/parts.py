@@ -36,9 +36,12 @@ class Part:
 DashboardBuilder = Callable[[Session, Actor], list[Part]]
 SellerPageBuilder = Callable[[Session, Actor, Seller], list[Part]]
 
+# The domains' builders import Part from here, so they are imported once it is defined.
+from touchline.coaching import parts as coaching_parts  # noqa: E402
+
 # The builders, in the order of the domains; each returns [] when it has nothing to say.
-DASHBOARD_BUILDERS: tuple[DashboardBuilder, ...] = ()
-SELLER_PAGE_BUILDERS: tuple[SellerPageBuilder, ...] = ()
+DASHBOARD_BUILDERS: tuple[DashboardBuilder, ...] = (coaching_parts.dashboard_parts,)
+SELLER_PAGE_BUILDERS: tuple[SellerPageBuilder, ...] = (coaching_parts.seller_page_parts,)
 
 
 def _by_slot(parts: Sequence[Part]) -> dict[str, list[Part]]:
