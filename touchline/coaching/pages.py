@@ -153,7 +153,7 @@ def calendar_file(db: Db, actor: SignedIn) -> Response:
 def _seller_context(db: Db, actor: SignedIn, external_id: str) -> dict[str, Any]:
     seller = org.get_seller(db, actor=actor, external_id=external_id)
     state = cadence.coaching_states(db, [seller], today=today())[0]
-    every, own = cadence.own_cadence(db, seller=seller)
+    _every, own = cadence.own_cadence(db, seller=seller)
     kpis = {k.id: k for k in db.scalars(select(Kpi))}
     return {
         "seller": seller,
@@ -567,12 +567,9 @@ def conversation_pdf(
     found = record.conversation_record(
         db, actor=actor, conversation=conversation, with_private_note=private
     )
+    name = f"conversation-{found.seller.external_id}-{conversation.id}.pdf"
     return Response(
         printing.conversation_pdf(found),
         media_type="application/pdf",
-        headers={
-            "Content-Disposition": (
-                f'attachment; filename="conversation-{found.seller.external_id}-{conversation.id}.pdf"'
-            )
-        },
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

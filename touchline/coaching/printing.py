@@ -99,10 +99,8 @@ def conversation_pdf(record: ConversationRecord) -> bytes:
     if record.addenda:
         _heading(pdf, _("Addenda"))
         for addendum in record.addenda:
-            _para(
-                pdf,
-                f"{_side(addendum.side)} ({addendum.author_name}, {_date(addendum.created_at)}): {addendum.text}",
-            )
+            when = _date(addendum.created_at)
+            _para(pdf, f"{_side(addendum.side)} ({addendum.author_name}, {when}): {addendum.text}")
     _heading(pdf, _("Sign-off"))
     for label, signed_at, version in (
         (_("Manager"), conversation.manager_signed_at, conversation.manager_signed_version),

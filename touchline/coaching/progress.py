@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
-from scipy.stats import theilslopes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -117,6 +116,9 @@ def _judge(
         return Trend(seller_id, kpi, kind, better, first[1], last[1], first[2], last[2], level)
 
     if np.ptp(y) > 0:
+        # Imported here: scipy.stats takes seconds to load, and most commands never judge.
+        from scipy.stats import theilslopes
+
         slope, _intercept, low, high = theilslopes(y, x, alpha=CONFIDENCE)
         change = abs(float(slope)) * float(x[-1] - x[0])
         if change >= MIN_CHANGE * level:

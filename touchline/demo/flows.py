@@ -95,8 +95,10 @@ def build(
     NotEmpty when the database already holds anything.
     """
     from touchline.crm.service import run_import
+    from touchline.demo.coaching import build_coaching
     from touchline.demo.generator import write_interchange
     from touchline.demo.scorecards import build_scorecards
+    from touchline.kpis.compute import company_today
 
     if not is_empty(session):
         raise NotEmpty("The database already holds data; the demo needs an empty one.")
@@ -115,6 +117,8 @@ def build(
         raise RuntimeError(f"the generated demo data did not import: {problems}")
     build_scorecards(session, today=generated.last_day, progress=progress)
     logins = _create_users(session)
+    # Coaching needs the managers' accounts: they are the coaches.
+    build_coaching(session, today=company_today(), seed=seed, progress=progress)
     marker = {
         "size": size,
         "seed": seed,
@@ -134,28 +138,37 @@ def bring_up_to_date(
     """Give a demo built by an earlier release what this one adds; True when it did.
 
     A demo from before the KPI engine gets its scorecard and objectives; one whose stored
-    values an upgrade rebuilt gets every period computed again.
+    values an upgrade rebuilt gets every period computed again; one from before coaching
+    gets its coaching history.
     """
-    from touchline.kpis.compute import compute_all
+    from touchline.coaching.models import Conversation
+    from touchline.demo.coaching import build_coaching
+    from touchline.kpis.compute import company_today, compute_all
     from touchline.kpis.models import ComputedPeriod, ScorecardTemplate
 
     last_day = session.scalar(select(func.max(Activity.occurred_on)))
     if last_day is None:
         return False
+    changed = False
     if session.scalar(select(ScorecardTemplate.id).limit(1)) is None:
         from touchline.demo.scorecards import build_scorecards
 
         build_scorecards(session, today=last_day, progress=progress)
-        return True
-    if session.scalar(select(ComputedPeriod.period).limit(1)) is None:
+        changed = True
+    elif session.scalar(select(ComputedPeriod.period).limit(1)) is None:
 
         def step(label: str) -> None:
             if progress:
                 progress(f"computing KPIs {label}", 0)
 
         compute_all(session, today=last_day, progress=step, trigger="demo")
-        return True
-    return False
+        changed = True
+    if session.scalar(select(Conversation.id).limit(1)) is None:
+        stored = json.loads(get_value(session, DEMO_MARKER) or "{}")
+        seed = stored.get("seed", 7) if isinstance(stored, dict) else 7
+        build_coaching(session, today=company_today(), seed=seed, progress=progress)
+        changed = True
+    return changed
 
 
 def _create_users(session: Session) -> list[DemoLogin]:
