@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from touchline.auth.models import User
@@ -40,6 +40,7 @@ from touchline.coaching.models import (
     SellerTopic,
 )
 from touchline.config import get_settings
+from touchline.db import Base
 from touchline.kpis.assignments import LineSpec, assign_template, save_template
 from touchline.kpis.catalogue import Versions, sync_builtin_kpis
 from touchline.kpis.models import Kpi, KpiValue, Objective, ScorecardLine, SubjectKind
@@ -472,6 +473,10 @@ def _strip(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
 
 
+def _table(model: Any) -> Table:
+    return Base.metadata.tables[model.__tablename__]
+
+
 def _next_ids(session: Session, table: Any, count: int) -> list[int]:
     first = (session.scalar(select(func.max(table.id))) or 0) + 1
     return list(range(first, first + count))
@@ -482,7 +487,7 @@ def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     # Core rows, not ORM ones: the ORM's bulk path costs seconds for ten thousand rows.
-    session.connection().execute(model.__table__.insert(), rows)
+    session.connection().execute(insert(_table(model)), rows)
     if session.get_bind().dialect.name == "postgresql":
         table = model.__tablename__  # one of this module's own tables, never input
         sequence = f"pg_get_serial_sequence('{table}', 'id')"
@@ -518,9 +523,10 @@ def _write(session: Session, plan: _Plan) -> None:
     _insert(session, Conversation, conversations)
     _insert(session, ActionItem, actions)
     _insert(session, AgendaItem, items)
-    for model, rows in ((CoachingNote, notes), (Impediment, impediments)):
-        if rows:
-            session.connection().execute(model.__table__.insert(), rows)
+    if notes:
+        session.connection().execute(insert(_table(CoachingNote)), notes)
+    if impediments:
+        session.connection().execute(insert(_table(Impediment)), impediments)
     session.flush()
 
 
