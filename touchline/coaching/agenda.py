@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from functools import cached_property
 from typing import Any
 
+from babel.dates import format_date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,15 +31,16 @@ from touchline.coaching.models import (
     Side,
 )
 from touchline.coaching.progress import trends
+from touchline.config import get_settings
 from touchline.crm.models import PulseAnswer
+from touchline.i18n import babel_locale
 from touchline.i18n import gettext as _
 from touchline.kpis.catalogue import Versions, display_name
 from touchline.kpis.display import format_kpi_value
 from touchline.kpis.models import Kpi
 from touchline.kpis.scorecards import Scorecard, build_cards
-from touchline.kpis.service import current_quarter
 from touchline.org.models import Seller
-from touchline.org.periods import Period
+from touchline.org.periods import Period, PeriodKind, period_containing
 from touchline.ratings.gaps import self_manager_gaps
 
 # A self-rating this far from the manager's (in scale points) is worth talking about.
@@ -62,7 +64,12 @@ class AgendaContext:
 
     @cached_property
     def period(self) -> Period:
-        return current_quarter()
+        """The quarter running on ``today``: the one whose card the agenda looks at."""
+        return period_containing(
+            self.today,
+            PeriodKind.QUARTER,
+            fiscal_start_month=get_settings().fiscal_year_start_month,
+        )
 
     @cached_property
     def card(self) -> Scorecard:
@@ -258,9 +265,16 @@ def _open_actions(context: AgendaContext) -> list[Proposal]:
     ]
 
 
+def _day(text: object) -> str:
+    try:
+        return format_date(date.fromisoformat(str(text)), format="medium", locale=babel_locale())
+    except ValueError:
+        return str(text)
+
+
 def _describe_action(item: AgendaItem, kpi: Kpi | None) -> Described:
     facts = item.facts
-    due = str(facts.get("due_on", ""))
+    due = _day(facts.get("due_on", ""))
     if facts.get("overdue"):
         title = _("Follow up (overdue since %(due)s): %(title)s", due=due, title=facts.get("title"))
     else:

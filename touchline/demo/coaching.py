@@ -279,8 +279,11 @@ def _seller_history(
 ) -> None:
     day = start + timedelta(days=int(rng.integers(0, every)))
     late_seller = rng.random() < 0.15
-    # Some sellers miss their latest conversation: the due list has someone overdue.
-    stop = today - timedelta(days=int(rng.integers(0, every + 12)))
+    # Most are on cadence; some missed their latest conversation and are overdue now.
+    missed = rng.random() < 0.25
+    stop = today - timedelta(
+        days=every + int(rng.integers(2, 15)) if missed else int(rng.integers(0, 4))
+    )
     open_actions: list[int] = []
     held_days: list[date] = []
     while day <= stop:
@@ -424,7 +427,7 @@ def _seller_history(
         open_actions = still_open
         for _new in range(int(rng.integers(1, 3))):
             due = held + timedelta(days=int(rng.integers(7, 22)))
-            kpi_id = items[0]["kpi_id"] if items and rng.random() < 0.5 else None
+            kpi_id = items[0].get("kpi_id") if items and rng.random() < 0.5 else None
             competence = "" if kpi_id or rng.random() < 0.5 else "Objection handling"
             action = {
                 "_conversation": index,
@@ -455,11 +458,11 @@ def _close(action: dict[str, Any], rng: np.random.Generator, since: date, until:
     if action["status"] != "open" or action["due_on"] > until:
         return bool(action["status"] != "open")
     roll = rng.random()
-    if roll < 0.72:
-        late = int(rng.integers(-5, 4))
+    if roll < 0.8:
+        late = int(rng.integers(-6, 3))
         action["status"] = "done"
         action["closed_on"] = min(until, max(since, action["due_on"] + timedelta(days=late)))
-    elif roll < 0.8:
+    elif roll < 0.87:
         action["status"] = "dropped"
         action["closed_on"] = min(until, action["due_on"])
         action["drop_reason"] = DROP_REASONS[int(rng.integers(len(DROP_REASONS)))]
