@@ -79,7 +79,7 @@ def _next_steps(session: Session, me: Seller, day: object) -> Part:
     return Part(
         "seller",
         "coaching/_dashboard_seller.html",
-        {"me": me, "state": state, "items": items, "actions": open_actions, "today": today()},
+        {"me": me, "state": state, "agenda": items, "actions": open_actions, "today": today()},
     )
 
 
