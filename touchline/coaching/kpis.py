@@ -118,13 +118,14 @@ def _cadences(connection: Connection, sellers: _Sellers) -> list[int]:
 
 
 def on_cadence(held: list[date], every_days: int, first: date, last: date) -> bool:
-    """True when, on every day from ``first`` to ``last``, the last conversation held was
-    at most ``every_days`` + ``GRACE_DAYS`` days before (``held`` sorted)."""
+    """True when, from ``first`` to ``last``, no conversation came more than ``every_days``
+    + ``GRACE_DAYS`` days after the one before, and the last was no longer ago at ``last``
+    (``held`` sorted)."""
     allowed = timedelta(days=every_days + GRACE_DAYS)
     before = [day for day in held if day <= first]
     previous = before[-1] if before else None
-    for day in [day for day in held if first < day <= last] + [last + timedelta(days=1)]:
-        if previous is None or (day - timedelta(days=1)) - previous > allowed:
+    for day in [day for day in held if first < day <= last] + [last]:
+        if previous is None or day - previous > allowed:
             return False
         previous = day
     return True
