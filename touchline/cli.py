@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from touchline.auth import service as users
 from touchline.auth.policy import SYSTEM
+from touchline.coaching.cli import coaching_app
 from touchline.config import get_settings
 from touchline.crm.cli import import_command
 from touchline.db import is_sqlite, make_engine, make_sessionmaker, transaction
@@ -45,6 +46,7 @@ app.command("import")(import_command)
 app.command("compute")(compute_command)
 app.command("report")(report_command)
 app.add_typer(user_app, name="user")
+app.add_typer(coaching_app, name="coaching")
 console = Console()
 errors = Console(stderr=True)
 
