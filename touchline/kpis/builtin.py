@@ -292,8 +292,8 @@ COACHING_KPIS = (
         0,
         _l("Coaching coverage"),
         _l(
-            "Share of the manager's sellers coached on cadence in the period: never more "
-            "than three days past a conversation's due date."
+            "Share of the manager's sellers coached on cadence in the period: no "
+            "conversation more than three days later than the cadence asks."
         ),
         0.8,
         _l(
