@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from touchline.app import create_app
 from touchline.auth import service as users
-from touchline.auth.policy import SYSTEM
 from touchline.auth.models import User
+from touchline.auth.policy import SYSTEM
 
 
 class Caller:

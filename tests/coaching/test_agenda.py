@@ -60,7 +60,11 @@ def test_most_sellers_are_not_recognised_for_noise(demo_db):
         select(Kpi).where(Kpi.code.in_(["revenue_won", "meeting_quality", "objection_handling"]))
     ).all()
     last_day = demo_db.scalar(select(func.max(Activity.occurred_on)))
-    recognised = {t.seller_id for t in trends(demo_db, seller_ids=sellers, kpis=kpis, today=last_day) if t.better}
+    recognised = {
+        t.seller_id
+        for t in trends(demo_db, seller_ids=sellers, kpis=kpis, today=last_day)
+        if t.better
+    }
     assert marked(demo_db, "improving_seller").id in recognised
     assert len(recognised) <= len(sellers) // 8
 
@@ -104,7 +108,9 @@ def test_the_sellers_own_topics_and_open_action_items_are_on_the_agenda(demo_db)
     assert topic.described.title == "Help with a tender"
     assert topic.item.added_by_side == "seller"
     pending = demo_db.scalars(
-        select(SellerTopic).where(SellerTopic.seller_id == seller.id, SellerTopic.conversation_id.is_(None))
+        select(SellerTopic).where(
+            SellerTopic.seller_id == seller.id, SellerTopic.conversation_id.is_(None)
+        )
     ).all()
     assert pending == [], "the topic was taken up"
 

@@ -6,7 +6,7 @@ in Team One; Mads (M2) leads Team Two and may not see Team One.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -277,7 +277,7 @@ def test_a_conversation_cannot_be_held_in_the_future(parties):
     conversation = open_with_anne(manager)
     refused = manager.post(
         f"/api/v1/conversations/{conversation['id']}/held",
-        {"held_on": (date.today() + timedelta(days=30)).isoformat()},
+        {"held_on": (today() + timedelta(days=30)).isoformat()},
     )
     assert refused.status_code == 422
     assert refused.json()["error"]["field"] == "held_on"

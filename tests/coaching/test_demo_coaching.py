@@ -36,14 +36,14 @@ def test_the_history_has_action_items_done_open_overdue_and_dropped_with_reasons
     assert statuses["done"] > statuses["open"] > 0
     assert statuses["dropped"] > 0
     assert not demo_db.scalar(
-        select(func.count()).select_from(ActionItem).where(
-            ActionItem.status == "dropped", ActionItem.drop_reason == ""
-        )
+        select(func.count())
+        .select_from(ActionItem)
+        .where(ActionItem.status == "dropped", ActionItem.drop_reason == "")
     )
     overdue = demo_db.scalar(
-        select(func.count()).select_from(ActionItem).where(
-            ActionItem.status == "open", ActionItem.due_on < func.current_date()
-        )
+        select(func.count())
+        .select_from(ActionItem)
+        .where(ActionItem.status == "open", ActionItem.due_on < func.current_date())
     )
     assert overdue > 0
 
@@ -72,11 +72,13 @@ def test_team_leads_have_a_card_with_their_coaching_coverage(demo_db):
         select(Seller).join(Unit, Unit.manager_id == Seller.id).where(Unit.kind == "team").limit(1)
     )
     card = build_cards(demo_db, [lead], current_quarter())[0]
-    assert card.template is not None and card.template.name == "Team lead"
+    assert card.template is not None
+    assert card.template.name == "Team lead"
     assert {line.kpi.level for line in card.lines} == {"result", "activity", "will", "foundation"}
     assert sum(line.weight for line in card.lines) == 100
     coverage = next(line for line in card.lines if line.kpi.code == "coaching_coverage")
-    assert coverage.actual is not None and 0 <= coverage.actual <= 1
+    assert coverage.actual is not None
+    assert 0 <= coverage.actual <= 1
     assert not [w for w in card.warnings if "objective" in w]
 
 
@@ -84,7 +86,9 @@ def test_the_stored_coverage_of_past_months_reflects_the_history(demo_db):
     kpi = demo_db.scalar(select(Kpi.id).where(Kpi.code == "coaching_coverage"))
     values = demo_db.scalars(
         select(KpiValue.value).where(
-            KpiValue.kpi_id == kpi, KpiValue.subject_kind == "company", KpiValue.period.like("____-__")
+            KpiValue.kpi_id == kpi,
+            KpiValue.subject_kind == "company",
+            KpiValue.period.like("____-__"),
         )
     ).all()
     assert max(values) >= 0.5

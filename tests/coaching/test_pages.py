@@ -31,7 +31,9 @@ def open_conversation(client, token) -> str:
 
 
 def field_version(html: str, field: str) -> str:
-    form = re.search(rf'name="field" value="{field}">\s*<input type="hidden" name="version" value="(\d+)"', html)
+    form = re.search(
+        rf'name="field" value="{field}">\s*<input type="hidden" name="version" value="(\d+)"', html
+    )
     assert form, f"no form for {field}"
     return form.group(1)
 
@@ -58,12 +60,22 @@ def test_a_stale_save_on_the_page_shows_both_texts_and_keeps_the_saved_one(two):
 
     saved = seller.post(
         f"{location}/fields",
-        data={"csrf_token": seller_token, "field": "summary", "version": version, "text": "Anne's words"},
+        data={
+            "csrf_token": seller_token,
+            "field": "summary",
+            "version": version,
+            "text": "Anne's words",
+        },
     )
     assert saved.status_code == 303
     stale = coach.post(
         f"{location}/fields",
-        data={"csrf_token": coach_token, "field": "summary", "version": version, "text": "Mette's words"},
+        data={
+            "csrf_token": coach_token,
+            "field": "summary",
+            "version": version,
+            "text": "Mette's words",
+        },
     )
 
     assert stale.status_code == 409
@@ -71,16 +83,26 @@ def test_a_stale_save_on_the_page_shows_both_texts_and_keeps_the_saved_one(two):
     assert re.search(r'<pre class="theirs">Anne&#39;s words</pre>', stale.text)
     assert re.search(r'<pre class="yours">Mette&#39;s words</pre>', stale.text)
     assert "Mette&#39;s words</textarea>" in stale.text
-    assert "Anne's words" in coach.get(f"/api/v1/conversations/{location.rsplit('/', 1)[1]}").json()["summary"]
+    assert (
+        "Anne's words"
+        in coach.get(f"/api/v1/conversations/{location.rsplit('/', 1)[1]}").json()["summary"]
+    )
 
 
 def test_holding_and_signing_on_the_pages_locks_the_conversation(two):
     _org, (coach, coach_token), (seller, seller_token) = two
     location = open_conversation(coach, coach_token)
     assert coach.post(f"{location}/held", data={"csrf_token": coach_token}).status_code == 303
-    version = re.search(r'name="version" value="(\d+)"><button type="submit" id="sign"', coach.get(location).text).group(1)
+    version = re.search(
+        r'name="version" value="(\d+)"><button type="submit" id="sign"', coach.get(location).text
+    ).group(1)
     for client, token in ((coach, coach_token), (seller, seller_token)):
-        assert client.post(f"{location}/sign", data={"csrf_token": token, "version": version}).status_code == 303
+        assert (
+            client.post(
+                f"{location}/sign", data={"csrf_token": token, "version": version}
+            ).status_code
+            == 303
+        )
     page = seller.get(location).text
     assert "Signed off by both and locked" in page
     assert 'action="' + location + '/fields"' not in page
@@ -90,7 +112,9 @@ def test_holding_and_signing_on_the_pages_locks_the_conversation(two):
     )
     assert refused.status_code == 403
     assert "Add an addendum instead" in refused.text
-    added = seller.post(f"{location}/addenda", data={"csrf_token": seller_token, "text": "One more thing"})
+    added = seller.post(
+        f"{location}/addenda", data={"csrf_token": seller_token, "text": "One more thing"}
+    )
     assert added.status_code == 303
     assert "One more thing" in coach.get(location).text
 
@@ -100,7 +124,12 @@ def test_a_bad_action_item_on_the_page_names_the_problem_and_stores_nothing(db, 
     location = open_conversation(coach, coach_token)
     refused = coach.post(
         f"{location}/actions",
-        data={"csrf_token": coach_token, "title": "Call", "owner": "seller", "due_on": "31.12.2030"},
+        data={
+            "csrf_token": coach_token,
+            "title": "Call",
+            "owner": "seller",
+            "due_on": "31.12.2030",
+        },
     )
     assert refused.status_code == 422
     assert "is not a date (YYYY-MM-DD)" in refused.text
@@ -111,7 +140,9 @@ def test_the_seller_adds_a_topic_from_the_dashboard_and_sees_it_on_the_agenda(tw
     _org, (coach, coach_token), (seller, seller_token) = two
     dashboard = seller.get("/").text
     assert "My next coaching conversation" in dashboard
-    added = seller.post("/sellers/A1/topics", data={"csrf_token": seller_token, "text": "My tender", "next": "/"})
+    added = seller.post(
+        "/sellers/A1/topics", data={"csrf_token": seller_token, "text": "My tender", "next": "/"}
+    )
     assert added.status_code == 303
     assert added.headers["location"] == "/"
     location = open_conversation(coach, coach_token)
@@ -158,10 +189,15 @@ def test_the_impediments_page_has_a_chart_with_its_numbers_and_downloads(two):
     page = coach.get(location).text
     item_form = re.search(r'action="(/conversations/\d+/items)"', page).group(1)
     coach.post(item_form, data={"csrf_token": coach_token, "title": "Noise"})
-    item = re.search(r'action="(/conversations/\d+/items/\d+)/impediments"', coach.get(location).text).group(1)
-    coach.post(f"{item}/impediments", data={"csrf_token": coach_token, "category": "work_environment", "within_control": "true"})
+    item = re.search(
+        r'action="(/conversations/\d+/items/\d+)/impediments"', coach.get(location).text
+    ).group(1)
+    coach.post(
+        f"{item}/impediments",
+        data={"csrf_token": coach_token, "category": "work_environment", "within_control": "true"},
+    )
     shown = coach.get("/coaching/impediments")
-    assert 'data-chart' in shown.text
+    assert "data-chart" in shown.text
     assert "The numbers behind the chart" in shown.text
     xlsx = coach.get("/coaching/impediments?format=csv").text
     assert xlsx.splitlines()[0].startswith("Month,Work environment")

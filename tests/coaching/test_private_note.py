@@ -33,7 +33,9 @@ def readable(body: bytes) -> str:
         return "\n".join(parts)
     if body.startswith(b"PK"):
         with zipfile.ZipFile(io.BytesIO(body)) as archive:
-            return "\n".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
+            return "\n".join(
+                archive.read(name).decode("utf-8", "replace") for name in archive.namelist()
+            )
     return body.decode("utf-8", "replace")
 
 
@@ -42,13 +44,20 @@ def held(db, client):
     """A conversation of Anne's with a private note, an item, a note and an action."""
     org = make_org(db)
     coach = caller(db, client, org.users["manager"])
-    conversation = coach.post("/api/v1/sellers/A1/conversations", {"scheduled_at": "2030-01-07T09:00:00Z"}).json()
+    conversation = coach.post(
+        "/api/v1/sellers/A1/conversations", {"scheduled_at": "2030-01-07T09:00:00Z"}
+    ).json()
     path = f"/api/v1/conversations/{conversation['id']}"
     item = coach.post(f"{path}/agenda-items", {"title": "Pipeline"}).json()["agenda"][0]
     coach.put(f"{path}/agenda-items/{item['id']}/note", {"text": "Shared remark", "version": 0})
     coach.patch(path, {"version": 1, "private_note": SECRET, "private_version": 1})
-    coach.post(f"{path}/action-items", {"title": "Call Acme", "owner": "seller", "due_on": "2030-01-31"})
-    coach.post(f"{path}/agenda-items/{item['id']}/impediments", {"category": "personal", "within_control": False})
+    coach.post(
+        f"{path}/action-items", {"title": "Call Acme", "owner": "seller", "due_on": "2030-01-31"}
+    )
+    coach.post(
+        f"{path}/agenda-items/{item['id']}/impediments",
+        {"category": "personal", "within_control": False},
+    )
     return org, coach, conversation["id"], item["id"]
 
 
@@ -66,7 +75,9 @@ def test_the_coach_sees_the_note_so_the_walk_below_can_fail(held, client):
     _org, coach, conversation_id, _item = held
     assert coach.get(f"/api/v1/conversations/{conversation_id}").json()["private_note"] == SECRET
     assert SECRET in readable(coach.get(f"/conversations/{conversation_id}").content)
-    assert SECRET in readable(coach.get(f"/conversations/{conversation_id}/record.pdf?private=1").content)
+    assert SECRET in readable(
+        coach.get(f"/conversations/{conversation_id}/record.pdf?private=1").content
+    )
 
 
 @pytest.mark.parametrize("reader", ["seller", "head", "leader", "admin"])
