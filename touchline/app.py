@@ -22,6 +22,7 @@ from touchline.auth import api as auth_api
 from touchline.auth import pages as auth_pages
 from touchline.auth.sessions import SessionMiddleware
 from touchline.coaching import api as coaching_api
+from touchline.coaching import conversation_pages as coaching_conversation_pages
 from touchline.coaching import pages as coaching_pages
 from touchline.config import LANGUAGES, Settings, get_settings
 from touchline.crm import api as crm_api
@@ -223,6 +224,7 @@ def create_app(
         kpis_pages.router,
         kpis_setup_pages.router,
         coaching_pages.router,
+        coaching_conversation_pages.router,
         auth_api.router,
         org_api.router,
         crm_api.router,

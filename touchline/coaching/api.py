@@ -12,7 +12,15 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from touchline.coaching import actions, cadence, conversations, impediments, record, timeline
+from touchline.coaching import (
+    actions,
+    cadence,
+    conversations,
+    impediments,
+    items,
+    record,
+    timeline,
+)
 from touchline.coaching.access import get_conversation, today
 from touchline.coaching.kpis import refresh_coaching_kpis
 from touchline.coaching.models import AgendaItem
@@ -169,7 +177,7 @@ def add_agenda_item(
     db: Db, actor: SignedIn, conversation_id: int, item_in: AgendaItemIn
 ) -> ConversationRead:
     conversation = get_conversation(db, actor=actor, conversation_id=conversation_id)
-    conversations.add_item(db, actor=actor, conversation=conversation, title=item_in.title)
+    items.add_item(db, actor=actor, conversation=conversation, title=item_in.title)
     return _read(db, actor, conversation_id)
 
 
@@ -178,13 +186,11 @@ def update_agenda_item(
     db: Db, actor: SignedIn, conversation_id: int, item_id: int, update: AgendaItemUpdate
 ) -> ConversationRead:
     conversation = get_conversation(db, actor=actor, conversation_id=conversation_id)
-    item = conversations.get_item(db, conversation=conversation, item_id=item_id)
+    item = items.get_item(db, conversation=conversation, item_id=item_id)
     if update.position is not None:
-        conversations.move_item(
-            db, actor=actor, conversation=conversation, item=item, to=update.position
-        )
+        items.move_item(db, actor=actor, conversation=conversation, item=item, to=update.position)
     if update.dropped is not None:
-        conversations.drop_item(
+        items.drop_item(
             db, actor=actor, conversation=conversation, item=item, dropped=update.dropped
         )
     return _read(db, actor, conversation_id)
@@ -195,8 +201,8 @@ def save_note(
     db: Db, actor: SignedIn, conversation_id: int, item_id: int, note_in: NoteIn
 ) -> NoteRead:
     conversation = get_conversation(db, actor=actor, conversation_id=conversation_id)
-    item = conversations.get_item(db, conversation=conversation, item_id=item_id)
-    note = conversations.save_note(
+    item = items.get_item(db, conversation=conversation, item_id=item_id)
+    note = items.save_note(
         db,
         actor=actor,
         conversation=conversation,
@@ -218,7 +224,7 @@ def add_impediment(
     db: Db, actor: SignedIn, conversation_id: int, item_id: int, impediment_in: ImpedimentCreate
 ) -> ImpedimentRead:
     conversation = get_conversation(db, actor=actor, conversation_id=conversation_id)
-    item = conversations.get_item(db, conversation=conversation, item_id=item_id)
+    item = items.get_item(db, conversation=conversation, item_id=item_id)
     found = impediments.record_impediment(
         db,
         actor=actor,

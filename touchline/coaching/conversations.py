@@ -1,5 +1,6 @@
 """Conversations: opening one (with its agenda drawn from facts), editing its shared
-record safely, the agenda either party shapes, notes per item, holding and signing off.
+record safely, holding and signing off, addenda. The agenda items and their notes are in
+``items.py``.
 
 Every change raises the conversation's version and is in the audit log. A save names the
 version it was made from: when the text it changes was changed since, the save is
@@ -25,13 +26,10 @@ from touchline.coaching.access import (
     author_name,
     require_party,
     require_unlocked,
-    side_of,
     today,
 )
 from touchline.coaching.models import (
     Addendum,
-    AgendaItem,
-    CoachingNote,
     Conversation,
     ConversationStatus,
     Side,
@@ -51,7 +49,8 @@ FIELD_SIDES = {
 }
 
 
-def _text(value: str, field: str, *, limit: int = MAX_TEXT, required: bool = False) -> str:
+def checked_text(value: str, field: str, *, limit: int = MAX_TEXT, required: bool = False) -> str:
+    """Return ``value`` stripped; refuses an empty required text or one over ``limit``."""
     cleaned = value.strip()
     if required and not cleaned:
         raise InvalidInput(_("Write something first."), field=field)
@@ -71,7 +70,7 @@ def touch(conversation: Conversation, field: str | None = None) -> None:
     conversation.updated_at = utcnow()
 
 
-def _audit(
+def record_change(
     session: Session,
     actor: Actor,
     action: str,
@@ -80,6 +79,7 @@ def _audit(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
 ) -> None:
+    """Add the change to the audit log, under the acting user."""
     audit.record(
         session,
         actor=actor.user,
@@ -141,7 +141,7 @@ def open_conversation(
     session.flush()
     context = agenda.AgendaContext(session, actor, seller, conversation, on or today())
     items = agenda.propose_agenda(context)
-    _audit(
+    record_change(
         session,
         actor,
         "open",
@@ -210,7 +210,7 @@ def update_fields(
             if value is not None and value.tzinfo is None:
                 raise InvalidInput(_("Give the time with its offset or as UTC."), field=name)
         else:
-            value = _text(str(value or ""), name)
+            value = checked_text(str(value or ""), name)
         if changed_at > version and current != value:
             raise EditConflict(
                 _(
@@ -229,7 +229,7 @@ def update_fields(
             continue
         setattr(conversation, name, value)
         touch(conversation, name)
-        _audit(
+        record_change(
             session, actor, "edit", "conversation", conversation.id, {name: current}, {name: value}
         )
     session.flush()
@@ -246,7 +246,7 @@ def _private_note(
 ) -> None:
     if side is not Side.MANAGER:
         raise Forbidden(_("The private note is the coach's alone."))
-    text = _text(text, "private_note")
+    text = checked_text(text, "private_note")
     if version != conversation.private_version and text != conversation.private_note:
         raise EditConflict(
             _(
@@ -264,7 +264,7 @@ def _private_note(
     conversation.private_note = text
     conversation.private_version += 1
     # The text stays out of the audit log: it is the coach's alone.
-    _audit(
+    record_change(
         session,
         actor,
         "edit",
@@ -292,7 +292,7 @@ def mark_held(
     conversation.status = ConversationStatus.HELD
     conversation.held_on = day
     touch(conversation, "held_on")
-    _audit(session, actor, "hold", "conversation", conversation.id, before, {"held_on": day})
+    record_change(session, actor, "hold", "conversation", conversation.id, before, {"held_on": day})
     session.flush()
     return conversation
 
@@ -330,7 +330,7 @@ def sign_off(
     if conversation.manager_signed_version == conversation.seller_signed_version == version:
         conversation.status = ConversationStatus.LOCKED
         conversation.locked_at = now
-    _audit(
+    record_change(
         session,
         actor,
         "sign",
@@ -357,162 +357,11 @@ def add_addendum(
         side=side,
         author_id=actor.user.id if actor.user else None,
         author_name=author_name(actor),
-        text=_text(text, "text", required=True),
+        text=checked_text(text, "text", required=True),
     )
     session.add(addendum)
     session.flush()
-    _audit(
+    record_change(
         session, actor, "add", "conversation_addendum", addendum.id, None, {"text": addendum.text}
     )
     return addendum
-
-
-# --- the agenda -----------------------------------------------------------------------------
-
-
-def get_item(session: Session, *, conversation: Conversation, item_id: int) -> AgendaItem:
-    """Return the conversation's agenda item ``item_id``; NotFound otherwise."""
-    item = session.scalar(
-        select(AgendaItem).where(
-            AgendaItem.id == item_id, AgendaItem.conversation_id == conversation.id
-        )
-    )
-    if item is None:
-        raise NotFound(_("This conversation has no agenda item %(id)s.", id=item_id), field="item")
-    return item
-
-
-def add_item(
-    session: Session, *, actor: Actor, conversation: Conversation, title: str
-) -> AgendaItem:
-    """Add an item typed by either party at the end of the agenda."""
-    side = require_party(actor, conversation)
-    require_unlocked(conversation)
-    last = session.scalar(
-        select(func.max(AgendaItem.position)).where(AgendaItem.conversation_id == conversation.id)
-    )
-    item = AgendaItem(
-        conversation_id=conversation.id,
-        position=(last if last is not None else -1) + 1,
-        source="added",
-        facts={},
-        title=_text(title, "title", limit=MAX_TITLE, required=True),
-        added_by_id=actor.user.id if actor.user else None,
-        added_by_side=side,
-    )
-    session.add(item)
-    touch(conversation)
-    session.flush()
-    _audit(session, actor, "add", "agenda_item", item.id, None, {"title": item.title})
-    return item
-
-
-def move_item(
-    session: Session, *, actor: Actor, conversation: Conversation, item: AgendaItem, to: int
-) -> None:
-    """Put ``item`` at position ``to`` (0 is first) and renumber the agenda."""
-    require_party(actor, conversation)
-    require_unlocked(conversation)
-    items = list(
-        session.scalars(
-            select(AgendaItem)
-            .where(AgendaItem.conversation_id == conversation.id)
-            .order_by(AgendaItem.position, AgendaItem.id)
-        )
-    )
-    if not 0 <= to < len(items):
-        raise InvalidInput(
-            _("Give a position from 1 to %(count)s.", count=len(items)), field="position"
-        )
-    before = items.index(item)
-    items.remove(item)
-    items.insert(to, item)
-    for position, each in enumerate(items):
-        each.position = position
-    touch(conversation)
-    session.flush()
-    _audit(session, actor, "move", "agenda_item", item.id, {"position": before}, {"position": to})
-
-
-def drop_item(
-    session: Session,
-    *,
-    actor: Actor,
-    conversation: Conversation,
-    item: AgendaItem,
-    dropped: bool = True,
-) -> None:
-    """Drop an item from the agenda (it stays visible as dropped), or take it back."""
-    require_party(actor, conversation)
-    require_unlocked(conversation)
-    if item.dropped == dropped:
-        return
-    item.dropped = dropped
-    touch(conversation)
-    session.flush()
-    _audit(
-        session,
-        actor,
-        "drop",
-        "agenda_item",
-        item.id,
-        {"dropped": not dropped},
-        {"dropped": dropped},
-    )
-
-
-def save_note(
-    session: Session,
-    *,
-    actor: Actor,
-    conversation: Conversation,
-    item: AgendaItem,
-    text: str,
-    version: int,
-) -> CoachingNote:
-    """Save the actor's side's note on ``item``, made from the note's ``version``
-    (0 for a new note); refuses a stale version with EditConflict and both texts."""
-    side = require_party(actor, conversation)
-    require_unlocked(conversation)
-    text = _text(text, "text")
-    note = session.scalar(
-        select(CoachingNote).where(
-            CoachingNote.agenda_item_id == item.id, CoachingNote.side == side
-        )
-    )
-    current = note.version if note is not None else 0
-    if version != current and (note is None or note.text != text):
-        raise EditConflict(
-            _(
-                "This note was changed elsewhere since you opened it. Both texts are "
-                "shown: keep one, or merge them and save again."
-            ),
-            field="text",
-            theirs=note.text if note is not None else "",
-            yours=text,
-            version=current,
-        )
-    before = {"text": note.text} if note is not None else None
-    if note is None:
-        note = CoachingNote(agenda_item_id=item.id, side=side, version=0, text="")
-        session.add(note)
-    if note.text == text and before is not None:
-        return note
-    note.text = text
-    note.version += 1
-    note.author_id = actor.user.id if actor.user else None
-    note.author_name = author_name(actor)
-    note.updated_at = utcnow()
-    touch(conversation)
-    session.flush()
-    _audit(
-        session, actor, "edit", "coaching_note", note.id, before, {"text": text, "side": side.value}
-    )
-    return note
-
-
-def writable_side(actor: Actor, conversation: Conversation) -> Side | None:
-    """Return the side the actor may write on now (None when reading only or locked)."""
-    if conversation.status == ConversationStatus.LOCKED:
-        return None
-    return side_of(actor, conversation)

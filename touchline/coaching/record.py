@@ -172,7 +172,7 @@ def add_topic(
     prepared, or kept until the next one is opened. The seller and their managers may."""
     from touchline.audit import service as audit
     from touchline.coaching.cadence import planned
-    from touchline.coaching.conversations import add_item
+    from touchline.coaching.items import add_item
 
     if not (actor.own_seller_id == seller.id or actor.can_manage_seller(seller)):
         from touchline.errors import NotFound
