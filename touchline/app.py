@@ -22,6 +22,9 @@ from touchline import i18n
 from touchline.auth import api as auth_api
 from touchline.auth import pages as auth_pages
 from touchline.auth.sessions import SessionMiddleware
+from touchline.coaching import api as coaching_api
+from touchline.coaching import conversation_pages as coaching_conversation_pages
+from touchline.coaching import pages as coaching_pages
 from touchline.config import LANGUAGES, Settings, get_settings
 from touchline.crm import api as crm_api
 from touchline.crm import pages as crm_pages
@@ -124,7 +127,9 @@ def _titles() -> dict[int, str]:
 async def domain_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, DomainError)
     if _wants_json(request):
-        body = {"error": {"message": error.message, "field": error.field}}
+        body: dict[str, Any] = {"error": {"message": error.message, "field": error.field}}
+        # Some errors carry more for the caller, e.g. both texts of an edit conflict.
+        body["error"].update(getattr(error, "details", None) or {})
         return JSONResponse(body, status_code=error.status_code)
     if isinstance(error, NotAuthenticated):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -225,12 +230,15 @@ def create_app(
         kpis_setup_pages.router,
         ratings_pages.router,
         ratings_survey_pages.router,
+        coaching_pages.router,
+        coaching_conversation_pages.router,
         auth_api.router,
         org_api.router,
         crm_api.router,
         kpis_api.router,
         kpis_card_api.router,
         ratings_api.router,
+        coaching_api.router,
     ):
         app.include_router(router)
 

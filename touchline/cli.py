@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 import touchline.models  # noqa: F401 (every table, and every domain's KPI providers)
 from touchline.auth import service as users
 from touchline.auth.policy import SYSTEM
+from touchline.coaching.cli import coaching_app
 from touchline.config import get_settings
 from touchline.crm.cli import import_command
 from touchline.db import is_sqlite, make_engine, make_sessionmaker, transaction
@@ -48,6 +49,7 @@ app.command("compute")(compute_command)
 app.add_typer(report_app, name="report")
 app.add_typer(user_app, name="user")
 app.add_typer(ratings_app, name="ratings")
+app.add_typer(coaching_app, name="coaching")
 console = Console()
 errors = Console(stderr=True)
 

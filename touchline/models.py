@@ -2,6 +2,16 @@
 
 from touchline.audit.models import AuditEntry
 from touchline.auth.models import ApiToken, LoginAttempt, User
+from touchline.coaching.models import (
+    ActionItem,
+    Addendum,
+    AgendaItem,
+    CoachingCadence,
+    CoachingNote,
+    Conversation,
+    Impediment,
+    SellerTopic,
+)
 from touchline.crm.models import (
     Account,
     Activity,
@@ -41,14 +51,21 @@ from touchline.ratings.models import (
 
 __all__ = [
     "Account",
+    "ActionItem",
     "Activity",
+    "Addendum",
+    "AgendaItem",
     "ApiToken",
     "AuditEntry",
     "Base",
+    "CoachingCadence",
+    "CoachingNote",
     "ComputedPeriod",
+    "Conversation",
     "CustomerSurveyResponse",
     "Deal",
     "DealStageChange",
+    "Impediment",
     "ImportRun",
     "InstanceSetting",
     "Kpi",
@@ -70,9 +87,14 @@ __all__ = [
     "Seller",
     "SellerSurvey",
     "SellerSurveyAnswer",
+    "SellerTopic",
     "SurveyCampaign",
     "SurveyInvitation",
     "Territory",
     "Unit",
     "User",
 ]
+
+# The coaching KPIs' provider registers itself on import; every entry point loads this
+# module, so every computation of KPIs finds it.
+import touchline.coaching.kpis  # noqa: F401

@@ -95,9 +95,11 @@ def build(
     NotEmpty when the database already holds anything.
     """
     from touchline.crm.service import run_import
+    from touchline.demo.coaching import build_coaching
     from touchline.demo.generator import write_interchange
     from touchline.demo.ratings import build_ratings
     from touchline.demo.scorecards import build_scorecards
+    from touchline.kpis.compute import company_today
 
     if not is_empty(session):
         raise NotEmpty("The database already holds data; the demo needs an empty one.")
@@ -119,6 +121,8 @@ def build(
     if progress:
         progress("rating rounds and surveys", 0)
     build_ratings(session, today=generated.last_day, seed=seed)
+    # Coaching needs the managers' accounts: they are the coaches.
+    build_coaching(session, today=company_today(), seed=seed, progress=progress)
     marker = {
         "size": size,
         "seed": seed,
@@ -137,39 +141,44 @@ def bring_up_to_date(
 ) -> bool:
     """Give a demo built by an earlier release what this one adds; True when it did.
 
-    A demo from before the KPI engine gets its scorecard and objectives; one from before
-    the ratings its rating round, campaigns and seller survey; one whose stored values an
-    upgrade rebuilt gets every period computed again.
+    A demo from before the KPI engine gets its scorecard and objectives; one whose stored
+    values an upgrade rebuilt gets every period computed again; one from before the
+    ratings its rating round, campaigns and seller survey; one from before coaching its
+    coaching history.
     """
+    from touchline.coaching.models import Conversation
+    from touchline.demo.coaching import build_coaching
+    from touchline.demo.ratings import build_ratings
     from touchline.kpis.compute import company_today, compute_all
     from touchline.kpis.models import ComputedPeriod, ScorecardTemplate
+    from touchline.ratings.models import RatingRound
 
     last_day = session.scalar(select(func.max(Activity.occurred_on)))
     if last_day is None:
         return False
+    changed = False
     if session.scalar(select(ScorecardTemplate.id).limit(1)) is None:
         from touchline.demo.scorecards import build_scorecards
 
         build_scorecards(session, today=last_day, progress=progress)
-        return True
-    from touchline.ratings.models import RatingRound
-
-    if session.scalar(select(RatingRound.id).limit(1)) is None:
-        from touchline.demo.ratings import build_ratings
-
-        stored = json.loads(get_value(session, DEMO_MARKER) or "{}")
-        seed = stored.get("seed", 7) if isinstance(stored, dict) else 7
-        build_ratings(session, today=last_day, seed=int(seed))
-        return True
-    if session.scalar(select(ComputedPeriod.period).limit(1)) is None:
+        changed = True
+    elif session.scalar(select(ComputedPeriod.period).limit(1)) is None:
 
         def step(label: str) -> None:
             if progress:
                 progress(f"computing KPIs {label}", 0)
 
         compute_all(session, today=max(last_day, company_today()), progress=step, trigger="demo")
-        return True
-    return False
+        changed = True
+    stored = json.loads(get_value(session, DEMO_MARKER) or "{}")
+    seed = int(stored.get("seed", 7)) if isinstance(stored, dict) else 7
+    if session.scalar(select(RatingRound.id).limit(1)) is None:
+        build_ratings(session, today=last_day, seed=seed)
+        changed = True
+    if session.scalar(select(Conversation.id).limit(1)) is None:
+        build_coaching(session, today=company_today(), seed=seed, progress=progress)
+        changed = True
+    return changed
 
 
 def _create_users(session: Session) -> list[DemoLogin]:

@@ -353,6 +353,92 @@ HARD_KPIS = tuple(
     for metric in METRICS.values()
 )
 
+# A manager's own KPIs, about the sellers they coach; computed by the coaching domain
+# (touchline.coaching.kpis) for the manager, for each unit and for the company.
+COACHING_KPIS = (
+    BuiltinKpi(
+        "coaching_coverage",
+        Level.ACTIVITY,
+        KpiKind.HARD,
+        KpiSource.PROVIDED,
+        Direction.HIGHER,
+        Unit.RATIO,
+        0,
+        _l("Coaching coverage"),
+        _l(
+            "Share of the manager's sellers coached on cadence in the period: no "
+            "conversation more than three days later than the cadence asks."
+        ),
+        0.8,
+        _l(
+            "Below 80 %: book the overdue conversations this week, the sellers with "
+            "off-track KPIs first."
+        ),
+        TimeAggregation.MEAN,
+    ),
+    BuiltinKpi(
+        "action_follow_through",
+        Level.RESULT,
+        KpiKind.HARD,
+        KpiSource.PROVIDED,
+        Direction.HIGHER,
+        Unit.RATIO,
+        0,
+        _l("Action items done on time"),
+        _l(
+            "Share of the coached sellers' action items due in the period that were done "
+            "by their due date."
+        ),
+        0.7,
+        _l(
+            "Below 70 %: agree fewer, smaller action items and follow each one up in the "
+            "next conversation."
+        ),
+        TimeAggregation.MEAN,
+    ),
+    BuiltinKpi(
+        "seller_voice",
+        Level.WILL,
+        KpiKind.HARD,
+        KpiSource.PROVIDED,
+        Direction.HIGHER,
+        Unit.RATIO,
+        0,
+        _l("Two-way conversations"),
+        _l(
+            "Share of the period's coaching conversations in which the seller added a "
+            "topic, a note or a reflection."
+        ),
+        0.7,
+        _l(
+            "Below 70 %: ask each seller to bring one topic and a short reflection to "
+            "every conversation."
+        ),
+        TimeAggregation.MEAN,
+    ),
+    BuiltinKpi(
+        "development_plans",
+        Level.FOUNDATION,
+        KpiKind.HARD,
+        KpiSource.PROVIDED,
+        Direction.HIGHER,
+        Unit.RATIO,
+        0,
+        _l("Sellers with a development action"),
+        _l(
+            "Share of the coached sellers with an action item on a competence (a rated "
+            "KPI or a named competence) open or completed in the period."
+        ),
+        0.75,
+        _l(
+            "Below 75 %: agree one development action on a competence with each seller "
+            "who has none."
+        ),
+        TimeAggregation.MEAN,
+    ),
+)
+
 BUILTIN_KPIS: dict[str, BuiltinKpi] = {
-    kpi.code: kpi for kpi in (*HARD_KPIS, *SOFT_KPIS, *FOUNDATION_SURVEY_KPIS, *PROVIDED_KPIS)
+    kpi.code: kpi
+    for kpi in (*HARD_KPIS, *SOFT_KPIS, *FOUNDATION_SURVEY_KPIS, *PROVIDED_KPIS, *COACHING_KPIS)
 }
