@@ -76,6 +76,45 @@ def test_the_crm_sales_opportunities_data_set_imports_with_its_mapping(db):
     assert deal.created_date.isoformat() == first["engage_date"]
 
 
+def test_the_crm_sales_opportunities_report_counts_folded_and_looked_up_rows(db):
+    folder = dataset("crm-sales-opportunities")
+    report = run_import(
+        db, actor=SYSTEM, path=folder, mapping=MAPPINGS / "crm-sales-opportunities.toml"
+    )
+    assert report.ok
+    agents = read(folder / "sales_teams.csv")
+    (units,) = report.counts_for("units")
+    # Three blocks read every agent row: the company, the agent's region, the manager's team.
+    kept = 1 + len({row["regional_office"] for row in agents}) + len({r["manager"] for r in agents})
+    assert (units.file, units.rows, units.folded) == ("sales_teams.csv", kept, 3 * 35 - kept)
+    (products,) = report.lookups
+    assert (products.file, products.rows, products.used_for) == (
+        "products.csv",
+        7,
+        ["deals.amount"],
+    )
+    assert products.matched == 7
+    summary = report.as_dict()
+    assert summary["lookups"][0]["unmatched"] == 0
+    assert next(c for c in summary["counts"] if c["target"] == "units")["folded"] == 3 * 35 - kept
+
+
+def test_the_olist_report_says_how_many_leads_were_only_looked_up(db):
+    folder = dataset("olist-marketing-funnel")
+    report = run_import(
+        db, actor=SYSTEM, path=folder, mapping=MAPPINGS / "olist-marketing-funnel.toml"
+    )
+    assert report.ok
+    closed = read(folder / "olist_closed_deals_dataset.csv")
+    folded = {c.target: c.folded for c in report.counts}
+    reps = len({row["sr_id"] for row in closed})
+    assert folded == {"units": 2 * 842 - 2, "sellers": 842 - reps, "accounts": 0, "deals": 0}
+    (leads,) = report.lookups
+    assert leads.file == "olist_marketing_qualified_leads_dataset.csv"
+    assert (leads.rows, leads.matched, leads.unmatched) == (8000, 842, 8000 - 842)
+    assert leads.used_for == ["deals.created_date"]
+
+
 def test_the_olist_funnel_imports_with_its_mapping(db):
     folder = dataset("olist-marketing-funnel")
     report = run_import(
