@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from sqlalchemy import func, select
 
 from tests.datasets import MAPPINGS, dataset
 from touchline.auth.policy import SYSTEM
-from touchline.crm.models import Account, Activity, Deal
+from touchline.crm.models import Account, Activity, Deal, DealStageChange
 from touchline.crm.service import run_import
 from touchline.org.models import Seller
 
@@ -36,6 +37,43 @@ def test_a_salesforce_export_is_detected_and_imported(db):
     meeting = db.scalar(select(Activity).where(Activity.external_id == "00U1000000EVT01"))
     assert meeting.type == "meeting"
     assert meeting.deal_id == deals["0061000000OPP01"].id
+
+
+def test_salesforce_opportunity_history_becomes_the_stage_history(db, tmp_path):
+    export = tmp_path / "salesforce"
+    shutil.copytree(FIXTURES / "salesforce", export)
+    shutil.copy(Path(__file__).parent / "fixtures" / "OpportunityHistory.csv", export)
+    report = run_import(db, actor=SYSTEM, path=export)
+    assert report.ok, [p.describe() for p in report.problems]
+    history = db.execute(
+        select(Deal.external_id, DealStageChange.stage, DealStageChange.entered_on)
+        .join(Deal, Deal.id == DealStageChange.deal_id)
+        .order_by(Deal.external_id, DealStageChange.entered_on)
+    ).all()
+    assert [(deal[-2:], stage, day.isoformat()) for deal, stage, day in history] == [
+        ("01", "Prospecting", "2026-01-05"),
+        ("01", "Proposal/Price Quote", "2026-01-19"),
+        ("01", "Closed Won", "2026-02-14"),
+        ("02", "Qualification", "2026-01-20"),
+        ("02", "Closed Lost", "2026-03-01"),
+    ]
+    (counts,) = report.counts_for("stage_history")
+    # Two changes on 19 January (the stage, then the amount) are one entry of the history.
+    assert (counts.file, counts.rows, counts.folded) == ("OpportunityHistory.csv", 5, 1)
+
+
+def test_salesforce_history_of_an_unknown_opportunity_is_refused_with_its_line(db, tmp_path):
+    export = tmp_path / "salesforce"
+    shutil.copytree(FIXTURES / "salesforce", export)
+    (export / "OpportunityHistory.csv").write_text(
+        "Id,OpportunityId,CreatedDate,StageName\n"
+        "0081000000HIS01,0061000000OPP01,2026-01-05T09:12:44.000Z,Prospecting\n"
+        "0081000000HIS09,0061000000OPP99,2026-01-06T09:00:00.000Z,Prospecting\n"
+    )
+    report = run_import(db, actor=SYSTEM, path=export)
+    assert [(p.file, p.line, p.column, p.value) for p in report.problems] == [
+        ("OpportunityHistory.csv", 3, "OpportunityId", "0061000000OPP99")
+    ]
 
 
 def test_a_hubspot_export_is_detected_and_imported(db):
