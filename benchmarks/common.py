@@ -41,6 +41,15 @@ def generated(profile: str, seed: int = 7) -> Path:
     return folder
 
 
+def generation_seconds(folder: Path) -> float | None:
+    """Return how long generating ``folder`` took, as measured on its first use."""
+    done = folder / ".complete"
+    try:
+        return float(done.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def postgres_available() -> bool:
     """True when a PostgreSQL server answers at the admin URL."""
     engine = create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
