@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tests.conftest import sign_in
 from tests.crm.conftest import VALID
+from tests.datasets import MAPPINGS, dataset
 from tests.factories import PASSWORD, make_org
 from touchline.cli import app as cli
 from touchline.config import get_settings
@@ -184,3 +187,51 @@ def test_the_command_prints_json_and_fails_on_problems(tmp_path, monkeypatch):
     get_settings.cache_clear()
     assert bad.exit_code == 1
     assert '"reason": "unknown value: use open, won, lost"' in bad.output
+
+
+def test_the_command_summary_tells_folded_and_looked_up_rows(tmp_path, monkeypatch):
+    folder = dataset("crm-sales-opportunities")
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(make_engine(url))
+    monkeypatch.setenv("TOUCHLINE_DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", "200")
+    get_settings.cache_clear()
+    mapping = MAPPINGS / "crm-sales-opportunities.toml"
+    done = CliRunner().invoke(cli, ["import", str(folder), "--mapping", str(mapping), "--dry-run"])
+    get_settings.cache_clear()
+    assert done.exit_code == 0, done.output
+    assert "sales_teams.csv: folded 95 rows that repeat a row of units already read" in done.output
+    assert "products.csv: 7 rows read only to look up deals.amount; 7 matched" in done.output
+    assert "Traceback" not in done.output
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "column"),
+    [
+        (b"", 1, "deal_id"),
+        (
+            VALID["deals.csv"].encode() + "D9,A1,S2,2026-01-02,,open,1,Ø\n".encode("latin-1"),
+            5,
+            "stage",
+        ),
+        (VALID["deals.csv"].replace("2026-02-01", "01/02/2026").encode(), 2, "close_date"),
+    ],
+)
+def test_the_command_locates_a_broken_file_without_a_traceback(
+    tmp_path, monkeypatch, content, line, column
+):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(make_engine(url))
+    monkeypatch.setenv("TOUCHLINE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "deals.csv").write_bytes(content)
+    done = CliRunner().invoke(cli, ["import", str(folder), "--format", "interchange", "--json"])
+    get_settings.cache_clear()
+    assert done.exit_code == 1
+    assert done.exception is None or isinstance(done.exception, SystemExit)
+    report = json.loads(done.output)
+    assert ("deals.csv", line, column) in {
+        (p["file"], p["line"], p["column"]) for p in report["problems"]
+    }
