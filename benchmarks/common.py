@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -21,7 +22,8 @@ DATA_DIR = Path(__file__).parent / "data"
 POSTGRES_ADMIN_URL = os.environ.get(
     "TOUCHLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-console = Console()
+# Wide enough for the tables whole when the output goes to a file.
+console = Console(width=None if sys.stdout.isatty() else 120)
 
 
 def generated(profile: str, seed: int = 7) -> Path:
