@@ -330,14 +330,14 @@ PROPERTY = settings(
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
-@settings(PROPERTY, max_examples=80)
+@settings(PROPERTY, max_examples=50)
 @given(case=MALFORMED)
 def test_malformed_files_are_refused_and_located_on_sqlite(db, tmp_path_factory, case):
     check_refused_and_located(db, tmp_path_factory, case)
 
 
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
-@settings(PROPERTY, max_examples=15)
+@settings(PROPERTY, max_examples=10)
 @given(case=MALFORMED)
 def test_malformed_files_are_refused_and_located_on_postgresql(db, tmp_path_factory, case):
     check_refused_and_located(db, tmp_path_factory, case)

@@ -23,7 +23,7 @@ from touchline.crm.service import run_import
 from touchline.db import make_engine, make_sessionmaker, transaction
 from touchline.migrations import upgrade
 
-ACTIVITIES = 300_000
+ACTIVITIES = 200_000
 
 
 def big_folder(folder: Path) -> Path:
