@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -21,7 +22,8 @@ DATA_DIR = Path(__file__).parent / "data"
 POSTGRES_ADMIN_URL = os.environ.get(
     "TOUCHLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-console = Console()
+# Wide enough for the tables whole when the output goes to a file.
+console = Console(width=None if sys.stdout.isatty() else 120)
 
 
 def generated(profile: str, seed: int = 7) -> Path:
@@ -39,6 +41,15 @@ def generated(profile: str, seed: int = 7) -> Path:
     done.write_text(f"{time.perf_counter() - started:.1f}\n")
     console.print(f"generated {profile} in {time.perf_counter() - started:.1f} s")
     return folder
+
+
+def generation_seconds(folder: Path) -> float | None:
+    """Return how long generating ``folder`` took, as measured on its first use."""
+    done = folder / ".complete"
+    try:
+        return float(done.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def postgres_available() -> bool:

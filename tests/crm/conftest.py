@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect, text
 
 from touchline.config import get_settings
-from touchline.db import Base
 
 VALID = {
     "teams.csv": "team_id,name,parent_team_id\nC,Company,\nR1,Region One,C\nT1,Team One,R1\n",
@@ -68,12 +68,21 @@ def company_zone(monkeypatch):
     get_settings.cache_clear()
 
 
-def dump(session) -> list[tuple[str, list[tuple]]]:
-    """Every row of every table, in key order: two dumps are equal when nothing changed."""
-    import touchline.models  # noqa: F401
+def dump(session) -> dict[str, list[tuple]]:
+    """Every row of every table in the database, read with plain SQL in the session's
+    transaction (so it sees anything written and not yet committed), in a fixed order.
 
-    tables = []
-    for table in Base.metadata.sorted_tables:
-        rows = session.execute(table.select().order_by(*table.primary_key.columns)).all()
-        tables.append((table.name, [tuple(row) for row in rows]))
+    Two dumps are equal when nothing in the database changed.
+    """
+    connection = session.connection()
+    inspector = inspect(connection)
+    tables: dict[str, list[tuple]] = {}
+    for name in sorted(inspector.get_table_names()):
+        rows = [tuple(row) for row in connection.execute(text(f'SELECT * FROM "{name}"'))]
+        tables[name] = sorted(rows, key=repr)
     return tables
+
+
+def without_history(tables: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
+    """A dump without the import history, which records every run, refused ones too."""
+    return {name: rows for name, rows in tables.items() if name != "import_runs"}

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
-import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from tests.crm.conftest import VALID, write_folder
+from tests.conftest import POSTGRES_ADMIN_URL, _postgres_admin
+from tests.crm.conftest import VALID, dump, write_folder
+from touchline.auth.policy import SYSTEM
 from touchline.crm.models import Activity
-from touchline.db import make_engine, make_sessionmaker
+from touchline.crm.service import run_import
+from touchline.db import make_engine, make_sessionmaker, transaction
 from touchline.migrations import upgrade
 
-ACTIVITIES = 300_000
+ACTIVITIES = 200_000
 
 
 def big_folder(folder: Path) -> Path:
@@ -49,6 +55,15 @@ def activities(url: str) -> int:
         engine.dispose()
 
 
+def dumped(url: str) -> dict[str, list[tuple]]:
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return dump(session)
+    finally:
+        engine.dispose()
+
+
 def start_import(url: str, folder: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "TOUCHLINE_DATABASE_URL": url}
     return subprocess.Popen(
@@ -60,19 +75,121 @@ def start_import(url: str, folder: Path) -> subprocess.Popen[str]:
     )
 
 
-def test_killing_an_import_halfway_leaves_the_database_as_it_was(big, tmp_path):
-    url = f"sqlite:///{tmp_path / 'kill.db'}"
-    upgrade(make_engine(url))
-    process = start_import(url, big)
-    time.sleep(2.5)  # well into reading and writing 300,000 rows
-    assert process.poll() is None, "the import finished before it could be killed"
-    process.send_signal(signal.SIGKILL)
+# The import as `touchline import` runs it (one transaction), telling its progress on stdout.
+TALKATIVE_IMPORT = """
+import sys
+from pathlib import Path
+from touchline.auth.policy import SYSTEM
+from touchline.config import get_settings
+from touchline.crm.service import run_import
+from touchline.db import make_engine, make_sessionmaker, transaction
+
+def progress(label, rows):
+    print(label, rows, sep="\t", flush=True)
+
+engine = make_engine(get_settings().database_url)
+with transaction(make_sessionmaker(engine)) as session:
+    run_import(session, actor=SYSTEM, path=Path(sys.argv[1]), progress=progress)
+print("committed", 0, sep="\t", flush=True)
+"""
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def template(request, tmp_path_factory) -> Iterator[tuple[str, object]]:
+    """A migrated empty database of each backend, to copy for every test."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        engine.dispose()
+        yield "sqlite", path
+        return
+    admin = _postgres_admin()
+    if isinstance(admin, str):
+        pytest.skip(admin)
+    name = f"touchline_kill_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(re.sub(r"/[^/]*$", f"/{name}", POSTGRES_ADMIN_URL))
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield "postgresql", (admin, name)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def fresh_url(template, tmp_path) -> Iterator[str]:
+    """The URL of a new migrated database (a copy of the template), dropped afterwards."""
+    backend, source = template
+    if backend == "sqlite":
+        path = tmp_path / "kill.db"
+        shutil.copyfile(source, path)
+        yield f"sqlite:///{path}"
+        return
+    admin, name = source
+    copy = f"touchline_kill_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"'))
+    try:
+        yield re.sub(r"/[^/]*$", f"/{copy}", POSTGRES_ADMIN_URL)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
+
+
+def import_valid(url: str, folder: Path) -> None:
+    engine = make_engine(url)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            assert run_import(session, actor=SYSTEM, path=write_folder(folder, VALID)).ok
+    finally:
+        engine.dispose()
+
+
+def kill_when(process: subprocess.Popen[str], label: str, rows: int) -> list[str]:
+    """SIGKILL ``process`` once it reports ``label`` with at least ``rows``; return what it said."""
+    said: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        said.append(line.strip())
+        step, _tab, count = line.strip().partition("\t")
+        if step == label and int(count or 0) >= rows:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return said
     process.wait()
-    assert activities(url) == 0
-    rerun = start_import(url, big)
+    raise AssertionError(f"the import ended before {label!r} {rows:,}: {said[-5:]}")
+
+
+@pytest.mark.parametrize(
+    ("label", "rows"),
+    [
+        ("writing activities", ACTIVITIES // 2),  # halfway through moving the rows across
+        ("saving activities", 0),  # inside the one statement that upserts them
+    ],
+)
+def test_killing_an_import_leaves_the_database_as_it_was(big, fresh_url, tmp_path, label, rows):
+    import_valid(fresh_url, tmp_path / "valid")
+    before = dumped(fresh_url)
+    process = subprocess.Popen(
+        [sys.executable, "-c", TALKATIVE_IMPORT, str(big)],
+        env={**os.environ, "TOUCHLINE_DATABASE_URL": fresh_url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    said = kill_when(process, label, rows)
+    assert process.returncode == -signal.SIGKILL
+    assert not any(line.startswith("committed") for line in said)
+    assert dumped(fresh_url) == before
+    rerun = start_import(fresh_url, big)
     _output, errors = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, errors[-2000:]
-    assert activities(url) == ACTIVITIES
+    assert activities(fresh_url) == ACTIVITIES + len(VALID["activities.csv"].splitlines()) - 1
 
 
 def test_memory_stays_modest_while_importing_many_rows(big, tmp_path):

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 
-from tests.crm.conftest import VALID, dump, write_folder
+from tests.crm.conftest import VALID, dump, without_history, write_folder
 from touchline.auth.policy import SYSTEM
 from touchline.crm.models import (
     Activity,
@@ -90,8 +90,25 @@ def test_prune_removes_rows_gone_from_the_source(db, tmp_path, valid_folder):
     fewer = "\n".join(VALID["deals.csv"].splitlines()[:3]) + "\n"
     report = imported(db, write_folder(tmp_path / "fewer", {"deals.csv": fewer}), prune=True)
     assert report.counts[0].pruned == 1
-    assert report.prune_candidates["deals"] == ["D3"]
+    assert report.prune_candidates["deals"].first_ids == ["D3"]
     assert db.scalar(select(func.count()).select_from(Deal)) == 2
+
+
+def test_a_dry_run_with_prune_shows_what_would_go_and_deletes_nothing(db, tmp_path, valid_folder):
+    imported(db, valid_folder)
+    before = dump(db)
+    only_d1 = "\n".join(VALID["deals.csv"].splitlines()[:2]) + "\n"
+    folder = write_folder(tmp_path / "fewer", {"deals.csv": only_d1})
+    trial = run_import(db, actor=SYSTEM, path=folder, prune=True, dry_run=True)
+    assert trial.ok
+    candidates = trial.prune_candidates["deals"]
+    assert (candidates.count, candidates.first_ids, candidates.files) == (
+        2,
+        ["D2", "D3"],
+        ["deals.csv"],
+    )
+    assert trial.as_dict()["prune_candidates"]["deals"]["first_ids"] == ["D2", "D3"]
+    assert without_history(dump(db)) == without_history(before)
 
 
 def test_prune_refuses_to_remove_a_seller_others_still_need(db, tmp_path, valid_folder):
@@ -106,14 +123,37 @@ def test_prune_refuses_to_remove_a_seller_others_still_need(db, tmp_path, valid_
     )
     assert not report.ok
     assert "cannot prune sellers" in report.problems[0].reason
-    db.rollback()
-    assert dump(db) == before
+    assert without_history(dump(db)) == without_history(before)
 
 
 def test_a_dry_run_counts_like_a_real_run_and_writes_nothing(db, valid_folder):
     before = dump(db)
     trial = run_import(db, actor=SYSTEM, path=valid_folder, dry_run=True)
     assert trial.ok
-    assert dump(db) == before
+    assert without_history(dump(db)) == without_history(before)
     real = imported(db, valid_folder)
     assert [entry.as_dict() for entry in trial.counts] == [entry.as_dict() for entry in real.counts]
+
+
+def test_every_run_is_in_the_history_but_only_a_real_one_writes(db, tmp_path, valid_folder):
+    before = dump(db)
+    trial = run_import(db, actor=SYSTEM, path=valid_folder, dry_run=True, source_label="trial")
+    bad = write_folder(
+        tmp_path / "bad", {**VALID, "deals.csv": VALID["deals.csv"].replace("won", "wonn")}
+    )
+    failed = run_import(db, actor=SYSTEM, path=bad, source_label="typo")
+    missing = run_import(db, actor=SYSTEM, path=tmp_path / "nowhere", source_label="nowhere")
+    assert trial.ok
+    assert not failed.ok
+    assert not missing.ok
+    assert missing.problems[0].reason == "no such file or folder"
+    assert without_history(dump(db)) == without_history(before)
+    runs = {run.source: run for run in db.scalars(select(ImportRun))}
+    assert {s: (r.status, r.dry_run, r.problems) for s, r in runs.items()} == {
+        "trial": ("succeeded", True, 0),
+        "typo": ("failed", False, 1),
+        "nowhere": ("failed", False, 1),
+    }
+    assert runs["trial"].actor == SYSTEM.label
+    assert runs["trial"].counts["files"][0]["rows"] == 3  # teams.csv: what the run would write
+    assert all(run.duration_s >= 0 and run.finished_at >= run.started_at for run in runs.values())

@@ -180,3 +180,16 @@ def test_the_improving_seller_climbs_steadily_from_a_weak_start(company, sql):
     first, latest = by_quarter[last[0]], by_quarter[last[-1]]
     assert mine[0] <= np.quantile(list(first.values()), 0.35)
     assert mine[-1] >= np.median(list(latest.values()))
+
+
+@pytest.mark.parametrize(
+    ("size", "low", "high"),
+    [("small", 100, 140), ("medium", 450, 600), ("large", 2000, 2400)],
+)
+def test_each_size_has_as_many_sellers_as_the_docs_say(size, low, high):
+    from touchline.demo.generator import _organisation
+
+    company = _organisation(size, 7)
+    assert low <= len(company.sellers) <= high
+    regions = [unit for unit in company.units if unit.kind == "region"]
+    assert len(regions) >= 3

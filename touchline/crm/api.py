@@ -21,7 +21,10 @@ class ImportRunRead(BaseModel):
     actor: str
     source: str
     format: str
+    status: str
+    dry_run: bool
     pruned: bool
+    problems: int
     duration_s: float
     counts: dict[str, Any]
 
@@ -56,7 +59,7 @@ def create_import(
 
 @router.get("/imports")
 def list_imports(db: Db, actor: AdminOnly) -> list[ImportRunRead]:
-    """The latest imports, newest first (admins only)."""
+    """The latest imports, dry runs and failed ones too, newest first (admins only)."""
     return [
         ImportRunRead.model_validate(run, from_attributes=True)
         for run in service.history(db, actor=actor)

@@ -109,6 +109,7 @@ def print_report(report: ImportReport) -> None:
             "updated",
             "unchanged",
             "skipped",
+            "folded",
             "pruned",
             title=f"{title} ({report.format}, {report.duration_s:.1f} s)",
         )
@@ -121,12 +122,25 @@ def print_report(report: ImportReport) -> None:
                 f"{counts.updated:,}",
                 f"{counts.unchanged:,}",
                 f"{counts.skipped:,}",
+                f"{counts.folded:,}",
                 f"{counts.pruned:,}",
             )
         console.print(table)
         for counts in report.counts:
             for reason, number in counts.skip_reasons.items():
                 console.print(f"  {counts.file}: skipped {number:,} rows: {reason}")
+            if counts.folded:
+                console.print(
+                    f"  {counts.file}: folded {counts.folded:,} rows that repeat a row of "
+                    f"{counts.target} already read (a distinct block)"
+                )
+        for lookup in report.lookups:
+            console.print(
+                f"  {lookup.file}: {lookup.rows:,} rows read only to look up "
+                f"{', '.join(lookup.used_for)}; {lookup.matched:,} matched, "
+                f"{lookup.unmatched:,} not used"
+            )
+        print_prune_candidates(report)
     if report.problems:
         table = Table(
             "file",
@@ -150,6 +164,21 @@ def print_report(report: ImportReport) -> None:
             errors.print(f"… and {rest:,} more problems:")
             for reason, number in report.problems_by_reason().most_common():
                 errors.print(f"  {number:,} × {reason}")
+
+
+def print_prune_candidates(report: ImportReport) -> None:
+    """Print, per table, the stored rows missing from the files: how many, and the first ids."""
+    if not report.prune_candidates:
+        return
+    verb = "will delete" if report.dry_run else "deleted"
+    console.print(f"[bold]--prune {verb} these stored rows, missing from the files:[/]")
+    for candidates in report.prune_candidates.values():
+        shown = ", ".join(candidates.first_ids)
+        more = " …" if candidates.count > len(candidates.first_ids) else ""
+        console.print(
+            f"  {candidates.target} ({', '.join(candidates.files)}): "
+            f"{candidates.count:,} ({shown}{more})"
+        )
 
 
 def import_command(
@@ -176,13 +205,8 @@ def import_command(
             if not preview.ok:
                 print_report(preview)
                 raise typer.Exit(1)
-            if any(preview.prune_candidates.values()):
-                console.print("[bold]--prune will delete these stored rows:[/]")
-                for target, counts in ((c.target, c) for c in preview.counts):
-                    ids = preview.prune_candidates.get(target, [])
-                    if counts.pruned:
-                        shown = ", ".join(ids) + (" …" if counts.pruned > len(ids) else "")
-                        console.print(f"  {target}: {counts.pruned:,} ({shown})")
+            if preview.prune_candidates:
+                print_prune_candidates(preview)
                 if not typer.confirm("Delete them?"):
                     raise typer.Exit(1)
         report = _run(path, format=format, mapping=mapping, dry_run=dry_run, prune=prune)

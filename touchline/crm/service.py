@@ -13,7 +13,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 
 from sqlalchemy import func, select, text
@@ -30,7 +30,7 @@ from touchline.crm.importing.mapping import (
     builtin_format,
     load_mapping,
 )
-from touchline.crm.importing.report import ImportReport, Problem
+from touchline.crm.importing.report import ImportReport, Problem, PruneCandidates
 from touchline.crm.importing.schema import TARGETS_BY_NAME
 from touchline.crm.importing.stage import Staged, stage_folder
 from touchline.crm.importing.write import Writer
@@ -143,52 +143,79 @@ def run_import(
     Admins only. Every row is validated before anything is written; with any
     problem nothing is written and the report lists them all. With ``prune``,
     stored rows missing from the imported files are deleted (per imported table).
+    Every run, a dry run or one that failed too, is kept in the import history;
+    only a real run without problems writes CRM rows.
     """
     actor.require(Role.ADMIN)
     started = time.perf_counter()
+    started_at = utcnow()
+    report = ImportReport(
+        source=source_label or str(path),
+        format=format or ("mapping file" if mapping else ""),
+        dry_run=dry_run,
+        prune=prune,
+    )
     with tempfile.TemporaryDirectory(prefix="touchline-upload-") as scratch:
-        folder = _unpack(path, Path(scratch))
+        chosen: Mapping | None = None
         try:
+            folder = _unpack(path, Path(scratch))
             chosen = resolve_mapping(folder, format=format, mapping=mapping)
+        except InvalidInput as error:
+            report.problems.append(_refusal(path, error.message))
         except MappingError as error:
-            raise InvalidInput(str(error), field="mapping") from None
-        report = ImportReport(
-            source=source_label or str(path),
-            format=chosen.name,
-            dry_run=dry_run,
-            prune=prune,
-        )
-        staged = stage_folder(
-            folder,
-            chosen,
-            company_timezone=get_settings().timezone,
-            existing_ids=_existing_ids(session),
-            existing_links=_existing_links(session),
-            progress=progress,
-        )
-        try:
-            report.problems.extend(staged.problems)
-            report.notes.extend(staged.notes)
-            report.read_seconds = dict(staged.seconds)
-            if not staged.targets and not staged.problems:
-                report.problems.append(
-                    Problem(str(path), None, None, None, "none of the mapped files is here")
-                )
-            if report.problems:
-                report.counts = list(staged.counts.values())
-                report.duration_s = time.perf_counter() - started
-                return report
-            _write(session, staged, report, progress=progress)
-            if report.ok and not dry_run:
-                _changed_spans(session, staged, report)
-        finally:
-            staged.close()
+            report.problems.append(_refusal(mapping or path, str(error)))
+        if chosen is not None:
+            report.format = chosen.name
+            _stage_and_write(session, report, folder, chosen, path=path, progress=progress)
     report.duration_s = time.perf_counter() - started
+    report.run_id = _record(session, actor, report, started_at=started_at)
     if report.ok and not dry_run:
-        report.run_id = _record(session, actor, report)
         for hook in AFTER_IMPORT:
             hook(session, report, progress)
     return report
+
+
+def _refusal(path: Path, message: str) -> Problem:
+    """Return the problem of an import refused before reading a row: the file and the reason."""
+    reason = message.removeprefix(f"{path}: ")
+    return Problem(path.name or str(path), None, None, None, reason)
+
+
+def _stage_and_write(
+    session: Session,
+    report: ImportReport,
+    folder: Path,
+    chosen: Mapping,
+    *,
+    path: Path,
+    progress: Progress | None,
+) -> None:
+    """Stage (read, map, validate) the files; write them only when nothing is wrong."""
+    staged = stage_folder(
+        folder,
+        chosen,
+        company_timezone=get_settings().timezone,
+        existing_ids=_existing_ids(session),
+        existing_links=_existing_links(session),
+        progress=progress,
+    )
+    try:
+        report.problems.extend(staged.problems)
+        report.notes.extend(staged.notes)
+        report.lookups = list(staged.lookups)
+        report.read_seconds = dict(staged.seconds)
+        if not staged.targets and not staged.problems:
+            report.problems.append(
+                Problem(str(path), None, None, None, "none of the mapped files is here")
+            )
+        if report.problems:
+            report.counts = list(staged.counts.values())
+            return
+        _write(session, staged, report, progress=progress)
+        if report.ok and not report.dry_run:
+            _changed_spans(session, staged, report)
+    finally:
+        staged.close()
 
 
 def _write(
@@ -202,7 +229,13 @@ def _write(
         report.write_seconds = dict(writer.seconds)
         if report.prune:
             report.prune_candidates = {
-                name: ids for name, (_total, ids) in writer.prune_candidates().items()
+                name: PruneCandidates(
+                    target=name,
+                    files=[c.file for c in report.counts if c.target == name],
+                    count=total,
+                    first_ids=ids,
+                )
+                for name, (total, ids) in writer.prune_candidates().items()
             }
             writer.prune(report.counts)
             report.problems.extend(writer.problems)
@@ -296,31 +329,36 @@ def _changed_spans(session: Session, staged: Staged, report: ImportReport) -> No
     report.changed_spans = sorted(set(spans))
 
 
-def _record(session: Session, actor: Actor, report: ImportReport) -> int:
+def _record(session: Session, actor: Actor, report: ImportReport, *, started_at: datetime) -> int:
+    """Keep the run in the import history; return its id. Only runs that wrote are audited."""
     run = ImportRun(
-        started_at=utcnow(),
+        started_at=started_at,
         finished_at=utcnow(),
         user_id=actor.user.id if actor.user else None,
         actor=actor.label,
         source=report.source[:500],
         format=report.format[:40],
-        status="succeeded",
-        dry_run=False,
+        status=report.status,
+        dry_run=report.dry_run,
         pruned=report.prune,
-        counts={"files": [counts.as_dict() for counts in report.counts]},
-        problems=0,
+        counts={
+            "files": [counts.as_dict() for counts in report.counts],
+            "lookups": [lookup.as_dict() for lookup in report.lookups],
+        },
+        problems=len(report.problems),
         duration_s=round(report.duration_s, 3),
     )
     session.add(run)
     session.flush()
-    audit.record(
-        session,
-        actor=actor.user,
-        action="import",
-        entity="import",
-        entity_id=str(run.id),
-        after={"source": run.source, "format": run.format, "pruned": run.pruned},
-    )
+    if report.ok and not report.dry_run:
+        audit.record(
+            session,
+            actor=actor.user,
+            action="import",
+            entity="import",
+            entity_id=str(run.id),
+            after={"source": run.source, "format": run.format, "pruned": run.pruned},
+        )
     return run.id
 
 

@@ -45,6 +45,9 @@ class FileCounts:
     unchanged: int = 0
     skipped: int = 0
     pruned: int = 0
+    # Source rows of ``distinct`` blocks that repeat an entity already read (a team named
+    # on every seller row): folded into that one row, counted here.
+    folded: int = 0
     skip_reasons: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -57,7 +60,50 @@ class FileCounts:
             "unchanged": self.unchanged,
             "skipped": self.skipped,
             "pruned": self.pruned,
+            "folded": self.folded,
             "skip_reasons": dict(self.skip_reasons),
+        }
+
+
+@dataclass
+class LookupCounts:
+    """A file read only to look values up for other files' rows: its rows and how many matched."""
+
+    file: str
+    rows: int = 0
+    matched: int = 0
+    # The fields it feeds, as ``target.field``.
+    used_for: list[str] = field(default_factory=list)
+
+    @property
+    def unmatched(self) -> int:
+        return self.rows - self.matched
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "rows": self.rows,
+            "matched": self.matched,
+            "unmatched": self.unmatched,
+            "used_for": list(self.used_for),
+        }
+
+
+@dataclass
+class PruneCandidates:
+    """The stored rows of one table that the imported files lack: how many, and the first ids."""
+
+    target: str
+    files: list[str]
+    count: int
+    first_ids: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "files": list(self.files),
+            "count": self.count,
+            "first_ids": list(self.first_ids),
         }
 
 
@@ -71,7 +117,9 @@ class ImportReport:
     prune: bool = False
     counts: list[FileCounts] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    prune_candidates: dict[str, list[str]] = field(default_factory=dict)
+    # Per table, the stored rows that ``prune`` deletes (or, in a dry run, would delete).
+    prune_candidates: dict[str, PruneCandidates] = field(default_factory=dict)
+    lookups: list[LookupCounts] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     duration_s: float = 0.0
     run_id: int | None = None
@@ -86,6 +134,11 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def status(self) -> str:
+        """``succeeded`` (a dry run that found nothing wrong too) or ``failed``."""
+        return "succeeded" if self.ok else "failed"
 
     def problems_by_reason(self) -> Counter[str]:
         """Count the problems by reason, for the ones past the first hundred."""
@@ -105,6 +158,7 @@ class ImportReport:
             "source": self.source,
             "format": self.format,
             "ok": self.ok,
+            "status": self.status,
             "dry_run": self.dry_run,
             "prune": self.prune,
             "duration_s": round(self.duration_s, 3),
@@ -112,7 +166,8 @@ class ImportReport:
             "problems": [problem.__dict__ for problem in ordered[:FULL_PROBLEMS]],
             "more_problems_by_reason": dict(rest),
             "problem_count": len(self.problems),
-            "prune_candidates": {k: len(v) for k, v in self.prune_candidates.items()},
+            "prune_candidates": {k: v.as_dict() for k, v in self.prune_candidates.items()},
+            "lookups": [lookup.as_dict() for lookup in self.lookups],
             "notes": list(self.notes),
             "run_id": self.run_id,
             "read_seconds": {k: round(v, 3) for k, v in self.read_seconds.items()},

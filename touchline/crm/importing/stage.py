@@ -22,7 +22,7 @@ import numpy as np
 
 from touchline.crm.importing.mapping import TEMPLATE_PART, Condition, FieldSource, Mapping
 from touchline.crm.importing.mapping import TableMapping as Block
-from touchline.crm.importing.report import FileCounts, Problem
+from touchline.crm.importing.report import FileCounts, LookupCounts, Problem
 from touchline.crm.importing.schema import TARGETS, Field, Kind, Target
 from touchline.org.structure import find_cycle
 
@@ -59,6 +59,7 @@ class Staged:
     counts: dict[tuple[str, str], FileCounts] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    lookups: list[LookupCounts] = field(default_factory=list)
     workdir: tempfile.TemporaryDirectory[str] | None = None
     # Seconds spent reading and validating each target.
     seconds: dict[str, float] = field(default_factory=dict)
@@ -77,6 +78,18 @@ class Staged:
 class _Header:
     path: Path
     columns: list[str]
+    # A file of no bytes at all: it has no header row, so every column is missing.
+    empty: bool = False
+
+
+@dataclass(frozen=True)
+class _LookupUse:
+    """One lookup of a block: the other file's key column, and this file's keys as SQL."""
+
+    file: str
+    match: str
+    own_sql: str  # selects this block's keys (after key_map) as ``__key``
+    field: str  # target.field it feeds
 
 
 class Stager:
@@ -114,6 +127,7 @@ class Stager:
         self._headers: dict[str, _Header | None] = {}
         self.seconds: dict[str, float] = {}
         self._lookups: dict[tuple[str, str, str, str, tuple[tuple[str, str], ...]], str] = {}
+        self._lookup_uses: list[_LookupUse] = []
 
     # --- files -------------------------------------------------------------------
 
@@ -127,7 +141,7 @@ class Stager:
             if not optional:
                 self.problems.append(Problem(name, None, None, None, "the file is missing"))
         elif path.stat().st_size == 0:
-            self.problems.append(Problem(name, 1, None, None, "the file is empty: no header row"))
+            result = _Header(path=path, columns=[], empty=True)
         else:
             result = self._read_header(name, path)
         self._headers[name] = result
@@ -140,7 +154,8 @@ class Stager:
             text = first.decode("utf-8-sig")
         except UnicodeDecodeError as error:
             reason = f"the file is not UTF-8 (byte 0x{first[error.start]:02x} cannot be read)"
-            self.problems.append(Problem(name, 1, None, None, reason))
+            _index, cell = self._bad_utf8_cell(first)
+            self.problems.append(Problem(name, 1, cell, None, reason))
             return None
         row = next(csv.reader([text], delimiter=self.mapping.delimiter), [])
         columns = [column.strip() for column in row]
@@ -178,15 +193,30 @@ class Stager:
             Problem(name, int(match.group(1)) if match else None, None, None, reason)
         )
 
-    @staticmethod
-    def _bad_utf8_line(path: Path) -> int | None:
-        with path.open("rb") as source:
+    def _bad_utf8(self, name: str, header: _Header) -> Problem | None:
+        """Return the problem of the first byte that is not UTF-8: its line and column."""
+        with header.path.open("rb") as source:
             for number, raw in enumerate(source, start=1):
                 try:
                     raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    return number
+                except UnicodeDecodeError as error:
+                    reason = f"the file is not UTF-8 (byte 0x{raw[error.start]:02x} cannot be read)"
+                    index, cell = self._bad_utf8_cell(raw)
+                    column = header.columns[index] if index < len(header.columns) else None
+                    shown = cell.encode("latin-1").decode("utf-8", errors="replace")
+                    return Problem(name, number, column, shown, reason)
         return None
+
+    def _bad_utf8_cell(self, raw: bytes) -> tuple[int, str]:
+        """Return (index, text read as Latin-1) of the first cell of ``raw`` that is not UTF-8."""
+        # Latin-1 maps every byte to one character, so each cell's bytes can be tested alone.
+        cells = next(csv.reader([raw.decode("latin-1")], delimiter=self.mapping.delimiter), [])
+        for index, cell in enumerate(cells):
+            try:
+                cell.encode("latin-1").decode("utf-8")
+            except UnicodeDecodeError:
+                return index, cell.strip()
+        return len(cells), ""
 
     # --- mapping to SQL ----------------------------------------------------------
 
@@ -223,7 +253,9 @@ class Stager:
         all_empty = " AND ".join(f"{column} IS NULL" for column in used)
         return f"CASE WHEN {all_empty} THEN NULL ELSE concat({', '.join(parts)}) END"
 
-    def _lookup(self, source: FieldSource, header: _Header, *, target: str) -> str | None:
+    def _lookup(
+        self, source: FieldSource, header: _Header, *, target: str, field: str
+    ) -> str | None:
         assert source.lookup is not None
         lookup = source.lookup
         other = self.header(lookup.file, optional=False)
@@ -232,14 +264,31 @@ class Stager:
         for column in (lookup.match, lookup.column):
             if column not in other.columns:
                 reason = f"missing column, needed to look up {target} values"
-                self.problems.append(Problem(lookup.file, 1, column, None, reason))
+                self.problems.append(Problem(lookup.file, 1, column, None, _empty(other, reason)))
                 return None
         key_map = tuple(sorted(lookup.key_map.items()))
         key = (lookup.file, lookup.match, lookup.column, lookup.on, key_map)
         if key not in self._lookups:
             alias = f"lk_{len(self._lookups)}"
             self._lookups[key] = alias
+        self._lookup_uses.append(
+            _LookupUse(
+                lookup.file,
+                lookup.match,
+                f"SELECT {self._lookup_key(lookup.on, key_map)} AS __key "
+                f"FROM {self.read_csv(header)} AS src",
+                f"{target}.{field}",
+            )
+        )
         return self._lookups[key]
+
+    @staticmethod
+    def _lookup_key(column: str, key_map: tuple[tuple[str, str], ...]) -> str:
+        own_key = f"NULLIF(TRIM(src.{quote(column)}), '')"
+        if key_map:
+            cases = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in key_map)
+            own_key = f"(CASE {own_key} {cases} ELSE {own_key} END)"
+        return own_key
 
     def _raw(self, block: Block, name: str, header: _Header) -> tuple[str, str] | None:
         """Return (expression before the value map, label for problems) of a field."""
@@ -271,7 +320,7 @@ class Stager:
             return literal(source.value), name
         if source.template is not None:
             return self._template(header, source.template), name
-        alias = self._lookup(source, header, target=block.target)
+        alias = self._lookup(source, header, target=block.target, field=name)
         if alias is None:
             return "NULL", name
         return f"NULLIF(TRIM({alias}.__value), '')", name
@@ -325,13 +374,23 @@ class Stager:
             for column in source.columns():
                 if column not in header.columns and needed:
                     reason = f"missing column, needed for {target.name} field {name!r}"
-                    self.problems.append(Problem(block.file, 1, column, None, reason))
+                    self.problems.append(
+                        Problem(block.file, 1, column, None, _empty(header, reason))
+                    )
                     ok = False
         for rule in block.skip:
             if rule.when.column not in header.columns:
                 reason = "missing column, needed by a skip rule"
-                self.problems.append(Problem(block.file, 1, rule.when.column, None, reason))
+                self.problems.append(
+                    Problem(block.file, 1, rule.when.column, None, _empty(header, reason))
+                )
                 ok = False
+        if header.empty and ok:
+            # Nothing needed a column, yet a file of no bytes cannot be what was meant.
+            problem = Problem(block.file, 1, None, None, "the file is empty: no header row")
+            if problem not in self.problems:
+                self.problems.append(problem)
+            ok = False
         return ok
 
     def _block_sql(self, block: Block, target: Target, header: _Header) -> str | None:
@@ -359,37 +418,14 @@ class Stager:
         for (file, match, column, source_column, key_map), alias in self._lookups.items():
             other = self._headers[file]
             assert other is not None
-            own_key = f"NULLIF(TRIM(src.{quote(source_column)}), '')"
-            if key_map:
-                cases = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in key_map)
-                own_key = f"(CASE {own_key} {cases} ELSE {own_key} END)"
+            own_key = self._lookup_key(source_column, key_map)
             joins.append(
                 f"LEFT JOIN (SELECT NULLIF(TRIM({quote(match)}), '') AS __key, "
                 f"first(NULLIF(TRIM({quote(column)}), '')) AS __value "
                 f"FROM {self.read_csv(other)} GROUP BY 1) AS {alias} "
                 f"ON {alias}.__key = {own_key}"
             )
-        sql = f"SELECT {', '.join(selects)} FROM {self.read_csv(header)} AS src {' '.join(joins)}"
-        if block.distinct:
-            sql = self._collapse(target, sql, by_file=True)
-        return sql
-
-    @staticmethod
-    def _collapse(target: Target, sql: str, *, by_file: bool) -> str:
-        """Return ``sql`` with rows of identical values folded into one (the first line)."""
-        values = [quote(n) for f in target.fields for n in (f.name, f.name + "__raw")]
-        columns: list[str] = []
-        for field_def in target.fields:
-            columns.append(quote(field_def.name))
-            columns.append(quote(field_def.name + "__raw"))
-            label = quote(field_def.name + "__col")
-            columns.append(f"any_value({label}) AS {label}")
-        file = "__file" if by_file else "min(__file) AS __file"
-        group = ", ".join([*(["__file"] if by_file else []), *values, "__skip"])
-        return (
-            f"SELECT {file}, min(__line) AS __line, {', '.join(columns)}, __skip "
-            f"FROM ({sql}) GROUP BY {group}"
-        )
+        return f"SELECT {', '.join(selects)} FROM {self.read_csv(header)} AS src {' '.join(joins)}"
 
     # --- typing and checks ---------------------------------------------------------
 
@@ -542,7 +578,7 @@ class Stager:
         staged_targets: list[Target] = []
         for target in TARGETS:
             blocks = self.mapping.tables_for(target.name)
-            sqls: list[str] = []
+            parts: list[tuple[Block, str]] = []
             required: set[str] = set()
             for block in blocks:
                 header = self.header(block.file, optional=block.optional)
@@ -552,12 +588,12 @@ class Stager:
                     continue
                 sql = self._block_sql(block, target, header)
                 if sql is not None:
-                    sqls.append(sql)
+                    parts.append((block, sql))
                     required |= set(block.required)
-            if not sqls:
+            if not parts:
                 continue
             with self._timed(target):
-                if not self._materialise(target, sqls, required):
+                if not self._materialise(target, parts, required):
                     continue
             staged_targets.append(target)
         for target in staged_targets:
@@ -566,12 +602,14 @@ class Stager:
                 self._check_rules(target)
                 self._check_references(target, staged_targets)
                 self._check_cycles(target, staged_targets)
+        lookups = self._count_lookups() if not self.problems else []
         return Staged(
             connection=self.connection,
             targets=staged_targets,
             counts=self.counts,
             problems=self.problems,
             notes=self.notes,
+            lookups=lookups,
             workdir=self.workdir,
             seconds=self.seconds,
         )
@@ -585,40 +623,22 @@ class Stager:
             elapsed = time.perf_counter() - started
             self.seconds[target.name] = self.seconds.get(target.name, 0.0) + elapsed
 
-    def _materialise(self, target: Target, sqls: list[str], required: set[str]) -> bool:
+    def _materialise(
+        self, target: Target, parts: list[tuple[Block, str]], required: set[str]
+    ) -> bool:
         table = f"m_{target.name}"
         self.progress(f"reading {target.name}", 0)
-        union = " UNION ALL ".join(sqls)
-        if all(block.distinct for block in self.mapping.tables_for(target.name)):
-            # The same entity named in several files (an owner on deals and on activities)
-            # is one row; only differing values make a duplicate.
-            union = self._collapse(target, union, by_file=False)
+        blocks = [block for block, _sql in parts]
+        union = " UNION ALL ".join(
+            f"SELECT {number} AS __block, * FROM ({sql})" for number, (_b, sql) in enumerate(parts)
+        )
         try:
             self.connection.execute(f"CREATE TEMP TABLE {table} AS {union}")
         except duckdb.Error as error:
-            # Find the file to blame: bad bytes first, then a scan of each file alone.
-            for block in self.mapping.tables_for(target.name):
-                header = self._headers.get(block.file)
-                if header is None:
-                    continue
-                line = self._bad_utf8_line(header.path)
-                if line is not None:
-                    self.problems.append(
-                        Problem(block.file, line, None, None, "the file is not UTF-8")
-                    )
-                    return False
-                try:
-                    self.connection.execute(f"SELECT * FROM {self.read_csv(header)}").fetchall()
-                except duckdb.Error as file_error:
-                    self._scan_error(block.file, file_error)
-                    return False
-            self._scan_error(", ".join(b.file for b in self.mapping.tables_for(target.name)), error)
+            self._blame(target, blocks, error)
             return False
-        for block in self.mapping.tables_for(target.name):
-            if self._headers.get(block.file) is not None:
-                self.counts.setdefault(
-                    (block.file, target.name), FileCounts(block.file, target.name)
-                )
+        for block in blocks:
+            self.counts.setdefault((block.file, target.name), FileCounts(block.file, target.name))
         rows = self.connection.execute(
             f"SELECT __file, __skip, count(*) FROM {table} GROUP BY ALL"
         ).fetchall()
@@ -629,6 +649,7 @@ class Stager:
             else:
                 counts.skipped += count
                 counts.skip_reasons[reason] = counts.skip_reasons.get(reason, 0) + count
+        # Every row is checked, repeated ones too, so each problem has its own line.
         self._add_problems(self._field_problems(target, required))
         typed = ", ".join(
             f"COALESCE({self._typed(field_def)}, {field_def.default or 'NULL'}) "
@@ -645,16 +666,101 @@ class Stager:
                 f", (({value}) AT TIME ZONE {literal(self.company_timezone)})::DATE "
                 f"AS {quote(field_def.name + '__local_date')}"
             )
-        self.connection.execute(
-            f"CREATE TEMP TABLE s_{target.name} AS SELECT __file, __line, {typed}{extra} "
-            f"FROM {table} WHERE __skip IS NULL"
-        )
+        kept = f"SELECT __block, __file, __line, {typed}{extra} FROM {table} WHERE __skip IS NULL"
+        if any(block.distinct for block in blocks):
+            self._fold(target, blocks, kept)
+        else:
+            self.connection.execute(
+                f"CREATE TEMP TABLE s_{target.name} AS SELECT * EXCLUDE (__block) FROM ({kept})"
+            )
         self.connection.execute(f"DROP TABLE {table}")
         if target.name == "units":
             self._infer_unit_kinds()
         total = self.connection.execute(f"SELECT count(*) FROM s_{target.name}").fetchall()
         self.progress(f"read {target.name}", int(total[0][0]))
         return True
+
+    def _fold(self, target: Target, blocks: list[Block], kept: str) -> None:
+        """Create ``s_<target>`` from ``kept`` with the identical rows of distinct blocks folded.
+
+        Rows are identical when their typed values are (two Salesforce history rows of one
+        stage on one day, written at different times, are one entry). A row keeps the first
+        line it was read from; the rows folded into it are counted per file.
+        """
+        folding = ", ".join(str(n) for n, block in enumerate(blocks) if block.distinct)
+        every = all(block.distinct for block in blocks)
+        values = [quote(f.name) for f in target.fields]
+        values += [
+            quote(f.name + suffix)
+            for f in target.fields
+            if f.kind is Kind.TIMESTAMP
+            for suffix in ("__utc", "__local_date")
+        ]
+        # The same entity named in several files (an owner on deals and on activities) is one
+        # row when every block is distinct; otherwise rows fold within their own file only.
+        group = [*([] if every else ["__file"]), *values]
+        group.append(f"CASE WHEN __block IN ({folding}) THEN NULL ELSE __block END")
+        group.append(f"CASE WHEN __block IN ({folding}) THEN NULL ELSE __line END")
+        first = "ORDER BY __file, __line"
+        self.connection.execute(
+            f"CREATE TEMP TABLE s_{target.name} AS SELECT first(__file {first}) AS __file, "
+            f"first(__line {first}) AS __line, {', '.join(values)} "
+            f"FROM ({kept}) GROUP BY {', '.join(group)} ORDER BY __file, __line"
+        )
+        after = dict(
+            self.connection.execute(
+                f"SELECT __file, count(*) FROM s_{target.name} GROUP BY 1"
+            ).fetchall()
+        )
+        for block in {block.file: block for block in blocks}.values():
+            counts = self.counts[(block.file, target.name)]
+            remaining = int(after.get(block.file, 0))
+            counts.folded = counts.rows - remaining
+            counts.rows = remaining
+
+    def _blame(self, target: Target, blocks: list[Block], error: duckdb.Error) -> None:
+        """Report why the files of ``target`` cannot be read: bad bytes, or a scan of each file."""
+        for block in blocks:
+            header = self._headers.get(block.file)
+            if header is None:
+                continue
+            problem = self._bad_utf8(block.file, header)
+            if problem is not None:
+                self.problems.append(problem)
+                return
+            try:
+                self.connection.execute(f"SELECT * FROM {self.read_csv(header)}").fetchall()
+            except duckdb.Error as file_error:
+                self._scan_error(block.file, file_error)
+                return
+        self._scan_error(", ".join(block.file for block in blocks), error)
+
+    def _count_lookups(self) -> list[LookupCounts]:
+        """Count the rows of files read only to look values up, and how many of them matched."""
+        imported = {block.file for block in self.mapping.tables}
+        found: list[LookupCounts] = []
+        for file in dict.fromkeys(use.file for use in self._lookup_uses):
+            if file in imported:
+                continue
+            uses = [use for use in self._lookup_uses if use.file == file]
+            header = self._headers.get(file)
+            if header is None:
+                continue
+            matches = " OR ".join(
+                f"NULLIF(TRIM({quote(use.match)}), '') IN ({use.own_sql})" for use in uses
+            )
+            rows, matched = self.connection.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE {matches}) FROM {self.read_csv(header)}"
+            ).fetchall()[0]
+            found.append(
+                LookupCounts(
+                    file,
+                    rows=int(rows),
+                    matched=int(matched),
+                    used_for=list(dict.fromkeys(use.field for use in uses)),
+                )
+            )
+        return found
 
     def _infer_unit_kinds(self) -> None:
         """Give units without a kind one from their place: top, middle or bottom of the tree."""
@@ -758,6 +864,11 @@ class Stager:
                         f"the {what} would form a cycle: {' -> '.join(cycle)}",
                     )
                 )
+
+
+def _empty(header: _Header, reason: str) -> str:
+    """Return ``reason``, saying why the column is missing when the file is empty."""
+    return f"the file is empty (no header row): {reason}" if header.empty else reason
 
 
 def _singular(name: str) -> str:
