@@ -198,6 +198,7 @@ def _stage_and_write(
         existing_ids=_existing_ids(session),
         existing_links=_existing_links(session),
         progress=progress,
+        score_ranges=_score_ranges(session),
     )
     try:
         report.problems.extend(staged.problems)
@@ -255,6 +256,19 @@ def _write(
 TOUCHED_DEALS_LISTED = 5000
 
 AFTER_IMPORT: list[Callable[[Session, ImportReport, Progress | None], None]] = []
+
+# The scales imported ratings are checked against, by KPI code: (lowest, highest). The
+# ratings domain registers where they come from; without it any score 0-100 passes.
+SCORE_RANGES: list[Callable[[Session], dict[str, tuple[float, float]]]] = []
+
+
+def _score_ranges(session: Session) -> dict[str, tuple[float, float]] | None:
+    if not SCORE_RANGES:
+        return None
+    found: dict[str, tuple[float, float]] = {}
+    for source in SCORE_RANGES:
+        found |= source(session)
+    return found
 
 
 def _staged_dates(staged: Staged, target: str, sql: str) -> list[date]:

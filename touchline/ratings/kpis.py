@@ -1,7 +1,8 @@
-"""KPIs the ratings domain computes for the KPI engine: customer satisfaction.
+"""What the ratings domain lends the domains below it: customer satisfaction for the KPI
+engine, and the scales imported ratings are checked against for the importer.
 
-Registered with ``touchline.kpis.providers`` when this module is imported (every entry
-point imports it through ``touchline.models``).
+Registered when this module is imported (every entry point imports it through
+``touchline.models``).
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, func, select
 
 from touchline.crm.models import CustomerSurveyResponse
+from touchline.crm.service import SCORE_RANGES
 from touchline.kpis.compute import ANONYMITY_MINIMUM
 from touchline.kpis.engine import Organisation
 from touchline.kpis.providers import register
 from touchline.org.periods import Period
+from touchline.ratings.scales import score_ranges
 
 CUSTOMER_SATISFACTION = "customer_satisfaction"
 
@@ -48,3 +51,5 @@ def customer_values(
 
 
 register([CUSTOMER_SATISFACTION], customer_values)
+if score_ranges not in SCORE_RANGES:
+    SCORE_RANGES.append(score_ranges)

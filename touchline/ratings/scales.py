@@ -20,6 +20,7 @@ from touchline.config import LANGUAGES
 from touchline.errors import InvalidInput, NotFound
 from touchline.i18n import _l, current_language
 from touchline.i18n import gettext as _
+from touchline.kpis.builtin import BUILTIN_KPIS, PULSE_FIELD
 from touchline.kpis.catalogue import get_kpi, sync_builtin_kpis
 from touchline.kpis.models import Kpi, KpiSource
 from touchline.ratings.models import KpiScale, RatingScale, ScaleAnchor
@@ -135,7 +136,11 @@ def sync_builtin_scales(session: Session) -> None:
             session.add(scale)
             present[spec.code] = scale
     session.flush()
-    rated = list(session.scalars(select(Kpi).where(Kpi.source == KpiSource.RATING)))
+    rated = list(
+        session.scalars(
+            select(Kpi).where(Kpi.source == KpiSource.RATING, Kpi.code.not_in(list(PULSE_FIELD)))
+        )
+    )
     with_scale = set(session.scalars(select(KpiScale.kpi_id)))
     with_anchors = set(session.scalars(select(ScaleAnchor.kpi_id).distinct()))
     for kpi in rated:
@@ -192,14 +197,17 @@ def _translated(text: str, translations: dict[str, dict[str, str]], builtin: boo
 
 def rated_kpis(session: Session, codes: list[str] | None = None) -> list[RatedKpi]:
     """Return the rated KPIs (all active ones, or ``codes`` in that order) with scale and
-    anchors. Refuses a code that is not a rated KPI."""
+    anchors; the pulse KPIs, answered on the dashboard, are not among them. Refuses a code
+    that is not a rated KPI."""
     from touchline.kpis.catalogue import display_name
 
     sync_builtin_scales(session)
     kpis = {
         kpi.code: kpi
         for kpi in session.scalars(
-            select(Kpi).where(Kpi.source == KpiSource.RATING).order_by(Kpi.id)
+            select(Kpi)
+            .where(Kpi.source == KpiSource.RATING, Kpi.code.not_in(list(PULSE_FIELD)))
+            .order_by(Kpi.id)
         )
     }
     if codes is None:
@@ -334,3 +342,29 @@ def set_kpi_scale(
     )
     session.flush()
     return rated_kpis(session, [kpi.code])[0]
+
+
+def score_ranges(session: Session) -> dict[str, tuple[float, float]]:
+    """Return each rated KPI's lowest and highest score (retired ones too), for checking
+    imported ratings. Reads only: a KPI without a scale yet is on the default scale."""
+    default = next(spec for spec in SCALES if spec.code == DEFAULT_SCALE)
+    codes = {
+        spec.code
+        for spec in BUILTIN_KPIS.values()
+        if spec.source == KpiSource.RATING and spec.code not in PULSE_FIELD
+    } | set(
+        session.scalars(
+            select(Kpi.code).where(
+                Kpi.source == KpiSource.RATING, Kpi.code.not_in(list(PULSE_FIELD))
+            )
+        )
+    )
+    found = dict.fromkeys(codes, (default.minimum, default.maximum))
+    rows = session.execute(
+        select(Kpi.code, RatingScale.minimum, RatingScale.maximum)
+        .join(KpiScale, KpiScale.kpi_id == Kpi.id)
+        .join(RatingScale, RatingScale.id == KpiScale.scale_id)
+        .where(Kpi.code.in_(sorted(codes)))
+    )
+    found.update({code: (low, high) for code, low, high in rows})
+    return found

@@ -50,6 +50,9 @@ class Target:
     fields: tuple[Field, ...]
     # Fields that identify a row; ("external_id",) for rows with a source id.
     key: tuple[str, ...] = ("external_id",)
+    # Rows ``--prune`` may remove: only those that came from an import, never ratings or
+    # answers given in Touchline itself (a SQL condition on the stored table, or None).
+    prunable: str | None = None
 
     def field(self, name: str) -> Field:
         for candidate in self.fields:
@@ -187,6 +190,7 @@ TARGETS: tuple[Target, ...] = (
             Field("rater_id", Kind.TEXT, max_length=100),
             Field("comment", Kind.TEXT, max_length=5000),
         ),
+        prunable="origin = 'import'",
     ),
     Target(
         "customer_surveys",
@@ -206,6 +210,7 @@ TARGETS: tuple[Target, ...] = (
             Field("seller_predicted_score", Kind.INTEGER, minimum=0, maximum=10),
             Field("comment", Kind.TEXT, max_length=5000),
         ),
+        prunable="origin = 'import'",
     ),
     Target(
         "pulse",

@@ -105,8 +105,10 @@ class Stager:
         existing_links: ExistingLinks,
         progress: Progress | None = None,
         memory_limit: str = "512MB",
+        score_ranges: dict[str, tuple[float, float]] | None = None,
     ) -> None:
         self.folder = folder
+        self.score_ranges = score_ranges
         self.mapping = mapping
         self.company_timezone = company_timezone
         self.existing_ids = existing_ids
@@ -798,6 +800,37 @@ class Stager:
                 "'a won or lost deal needs a close_date' FROM s_deals "
                 "WHERE status IN ('won', 'lost') AND close_date IS NULL"
             )
+        if target.name == "ratings" and self.score_ranges is not None:
+            self._check_scales(target, self.score_ranges)
+
+    def _check_scales(self, target: Target, ranges: dict[str, tuple[float, float]]) -> None:
+        """A rating must name a KPI rated on a scale, with a score on that scale."""
+        codes = sorted(ranges)
+        self.connection.register(
+            "tl_scales_view",
+            {
+                "kpi": np.array(codes, dtype=object),
+                "low": np.array([ranges[c][0] for c in codes], dtype=float),
+                "high": np.array([ranges[c][1] for c in codes], dtype=float),
+            },
+        )
+        self.connection.execute(
+            "CREATE OR REPLACE TEMP TABLE tl_scales AS SELECT * FROM tl_scales_view"
+        )
+        self.connection.unregister("tl_scales_view")
+        kpi_label = self._label(target, target.field("kpi"))
+        score_label = self._label(target, target.field("score"))
+        self._add_problems(
+            f"SELECT r.__file, r.__line, {kpi_label}, r.kpi, "
+            "'not a KPI rated on a scale (see the KPI catalogue)' FROM s_ratings r "
+            "WHERE r.kpi IS NOT NULL AND r.kpi NOT IN (SELECT kpi FROM tl_scales)"
+        )
+        self._add_problems(
+            f"SELECT r.__file, r.__line, {score_label}, printf('%g', r.score::DOUBLE), "
+            "'off the scale of ' || r.kpi || ': give ' || printf('%g', c.low) || ' to ' "
+            "|| printf('%g', c.high) FROM s_ratings r JOIN tl_scales c ON c.kpi = r.kpi "
+            "WHERE r.score < c.low OR r.score > c.high"
+        )
 
     def _existing_table(self, target: Target) -> str:
         table = f"e_{target.name}"
@@ -889,6 +922,7 @@ def stage_folder(
     existing_ids: ExistingIds,
     existing_links: ExistingLinks,
     progress: Progress | None = None,
+    score_ranges: dict[str, tuple[float, float]] | None = None,
 ) -> Staged:
     """Read, map and validate the files of ``folder``; return the staged result.
 
@@ -901,4 +935,5 @@ def stage_folder(
         existing_ids=existing_ids,
         existing_links=existing_links,
         progress=progress,
+        score_ranges=score_ranges,
     ).run()

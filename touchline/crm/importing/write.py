@@ -450,6 +450,8 @@ class Writer:
                 f"FROM {target.table} t WHERE NOT EXISTS "
                 f"(SELECT 1 FROM {stage} s WHERE s.external_id = t.external_id)"
             )
+            if target.prunable:
+                missing += f" AND t.{target.prunable}"
             total = self.connection.execute(text(f"SELECT count(*) {missing}")).scalar_one()
             if total:
                 ids = self.connection.execute(
@@ -466,9 +468,12 @@ class Writer:
                 continue
             stage = f"tl_stage_{target.name}"
 
-            def vanished(alias: str, stage: str = stage) -> str:
+            def vanished(alias: str, stage: str = stage, target: Target = target) -> str:
                 match = f"s.external_id = {alias}.external_id"
-                return f"NOT EXISTS (SELECT 1 FROM {stage} s WHERE {match})"
+                found = f"NOT EXISTS (SELECT 1 FROM {stage} s WHERE {match})"
+                if target.prunable:
+                    found += f" AND {alias}.{target.prunable}"
+                return found
 
             try:
                 with self.connection.begin_nested():
