@@ -19,6 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import touchline
 import touchline.models
 from touchline import i18n
+from touchline.analytics import api as analytics_api
+from touchline.analytics import pages as analytics_pages
 from touchline.auth import api as auth_api
 from touchline.auth import pages as auth_pages
 from touchline.auth.sessions import SessionMiddleware
@@ -232,6 +234,7 @@ def create_app(
         ratings_survey_pages.router,
         coaching_pages.router,
         coaching_conversation_pages.router,
+        analytics_pages.router,
         auth_api.router,
         org_api.router,
         crm_api.router,
@@ -239,6 +242,7 @@ def create_app(
         kpis_card_api.router,
         ratings_api.router,
         coaching_api.router,
+        analytics_api.router,
     ):
         app.include_router(router)
 

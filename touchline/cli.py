@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 import touchline.models  # noqa: F401 (every table, and every domain's KPI providers)
+from touchline.analytics.cli import analytics_app
 from touchline.auth import service as users
 from touchline.auth.policy import SYSTEM
 from touchline.coaching.cli import coaching_app
@@ -50,6 +51,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(user_app, name="user")
 app.add_typer(ratings_app, name="ratings")
 app.add_typer(coaching_app, name="coaching")
+app.add_typer(analytics_app, name="analytics")
 console = Console()
 errors = Console(stderr=True)
 

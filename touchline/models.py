@@ -1,5 +1,6 @@
 """Every table of Touchline, imported so that the metadata (and Alembic) sees them all."""
 
+from touchline.analytics.models import AnalyticsResult
 from touchline.audit.models import AuditEntry
 from touchline.auth.models import ApiToken, LoginAttempt, User
 from touchline.coaching.models import (
@@ -55,6 +56,7 @@ __all__ = [
     "Activity",
     "Addendum",
     "AgendaItem",
+    "AnalyticsResult",
     "ApiToken",
     "AuditEntry",
     "Base",

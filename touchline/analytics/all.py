@@ -1,0 +1,3 @@
+"""Imports every analysis module, so that each registers itself (one line per module)."""
+
+from touchline.analytics import fairness  # noqa: F401
