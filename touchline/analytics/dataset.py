@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 import numpy as np
 from sqlalchemy import func, select
@@ -195,7 +196,7 @@ def load_dataset(
     periods = history_of(period, history)
     managers = select(Unit.manager_id).where(Unit.manager_id.is_not(None))
     territories = select(Territory.id, Territory.market_potential)
-    potentials = dict(session.execute(territories).tuples().all())
+    potentials: dict[int, Decimal] = dict(session.execute(territories).all())
     accounts = _accounts_at_start(session, period.start)
     sellers: list[SellerFacts] = []
     query = (
