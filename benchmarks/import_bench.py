@@ -17,9 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -88,24 +88,26 @@ def duckdb_rates(folder: Path) -> dict[str, float]:
 
 
 def run_import(folder: Path, url: str) -> tuple[dict[str, Any], float, float]:
-    """Import ``folder`` into ``url`` in a child process; return report, seconds, peak MiB."""
+    """Import ``folder`` into ``url`` in a child process; return report, seconds, peak MiB.
+
+    The peak is the child's own (``os.wait4``), not the largest child of this process so
+    far, which would count the data generation.
+    """
     env = {**os.environ, "TOUCHLINE_DATABASE_URL": url}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "touchline", "import", str(folder), "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if done.returncode != 0:
-        console.print(done.stdout[-3000:], done.stderr[-3000:])
+    command = [sys.executable, "-m", "touchline", "import", str(folder), "--json"]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        child = subprocess.Popen(command, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if child.returncode != 0:
+        console.print(stdout[-3000:], stderr[-3000:])
         raise SystemExit(f"the import failed on {url}")
-    # ru_maxrss of children is the largest child so far: good enough with one import at a time.
-    return json.loads(done.stdout), elapsed, max(peak, before) / 1024
+    return json.loads(stdout), elapsed, usage.ru_maxrss / 1024
 
 
 def main() -> None:
