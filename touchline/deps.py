@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from touchline.auth import service as users
 from touchline.auth.models import Role, User, role_label
 from touchline.auth.policy import Actor, actor_for
-from touchline.auth.sessions import CSRF_FIELD, CSRF_HEADER, tokens_match
+from touchline.auth.sessions import COOKIE_NAME, CSRF_FIELD, CSRF_HEADER, tokens_match
 from touchline.errors import Forbidden, NotAuthenticated
 from touchline.i18n import gettext as _
 
@@ -62,11 +62,16 @@ def _bearer(request: Request) -> str | None:
 async def csrf_protect(request: Request) -> None:
     """Refuse a state-changing request that rides on the session cookie without its token.
 
-    API clients that authenticate with ``Authorization: Bearer`` send no cookie and
-    need no token; everything else must echo the session's token in the
-    ``X-CSRF-Token`` header (HTMX, fetch) or the ``csrf_token`` form field.
+    API clients that authenticate with ``Authorization: Bearer``, and API calls with no
+    session cookie at all (a survey answered through its link's token), need no token;
+    everything else must echo the session's token in the ``X-CSRF-Token`` header (HTMX,
+    fetch) or the ``csrf_token`` form field.
     """
     if request.method in SAFE_METHODS or _bearer(request) is not None:
+        return
+    if request.url.path.startswith("/api/") and COOKIE_NAME not in request.cookies:
+        # Nothing rides on a cookie: such a call brings its own credential (a survey
+        # link's token in the path) and no other site can make a browser send it.
         return
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(

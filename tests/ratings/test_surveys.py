@@ -317,6 +317,25 @@ def test_an_answer_is_stored_once_and_a_reused_link_changes_nothing(client_as, d
     assert dump(db) == before
 
 
+def test_the_json_route_takes_an_answer_without_a_session_or_token(client_as, db, links):
+    rater = client_as(None)
+    rater.cookies.clear()
+    answered = rater.post(
+        f"/api/v1/surveys/{links[2]}",
+        json={"score": 8, "ratings": {"first_impression": 4, "needs_discovery": 4}},
+    )
+    assert answered.status_code == 201, answered.text
+    assert db.scalar(select(CustomerSurveyResponse.score)) == 8
+    # With a session cookie, the session's token is required as for every change.
+    rater.get(f"/survey/{links[1]}")
+    assert rater.cookies
+    refused = rater.post(
+        f"/api/v1/surveys/{links[1]}",
+        json={"score": 8, "ratings": {"first_impression": 4, "needs_discovery": 4}},
+    )
+    assert refused.status_code == 403
+
+
 def test_the_json_route_answers_a_link_too(client_as, db, links):
     rater = client_as(None)
     # The rater's browser session carries the CSRF token, as for every change.
