@@ -363,8 +363,9 @@ def demo(
         else:
             console.print("The demo company is already in the database (--reset rebuilds it).")
             with console.status("bringing the demo company up to date"):
-                if flows.bring_up_to_date(session):
-                    console.print("Computed its KPIs for this release.")
+                added = flows.bring_up_to_date(session)
+            if added:
+                console.print("Added for this release: " + ", ".join(added) + ".")
             logins = flows.demo_logins(session)
     _print_logins(logins)
     console.print("Every seller and manager can sign in with their role's password, by the e-mail")

@@ -6,6 +6,7 @@ import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func, select, text
@@ -133,19 +134,41 @@ def build(
     }
     set_value(session, DEMO_MARKER, json.dumps(marker))
     session.flush()
+    analyse(session, last_day=generated.last_day, progress=progress)
     return logins
+
+
+def analyse(
+    session: Session, *, last_day: date, progress: Callable[[str, int], None] | None = None
+) -> None:
+    """Run the analytics of the demo's quarter and the one before, as a nightly job would."""
+    from touchline.analytics.registry import run_analytics
+    from touchline.config import get_settings
+    from touchline.org.periods import PeriodKind, period_containing
+
+    quarter = period_containing(
+        last_day, PeriodKind.QUARTER, fiscal_start_month=get_settings().fiscal_year_start_month
+    )
+    for period in (quarter.previous(), quarter):
+
+        def step(key: str, label: str = period.label) -> None:
+            if progress:
+                progress(f"analysing {label}: {key}", 0)
+
+        run_analytics(session, period, trigger="demo", progress=step)
 
 
 def bring_up_to_date(
     session: Session, *, progress: Callable[[str, int], None] | None = None
-) -> bool:
-    """Give a demo built by an earlier release what this one adds; True when it did.
+) -> list[str]:
+    """Give a demo built by an earlier release what this one adds; return what was added.
 
     A demo from before the KPI engine gets its scorecard and objectives; one whose stored
     values an upgrade rebuilt gets every period computed again; one from before the
     ratings its rating round, campaigns and seller survey; one from before coaching its
-    coaching history.
+    coaching history; one from before the analytics its analyses.
     """
+    from touchline.analytics.models import AnalyticsResult
     from touchline.coaching.models import Conversation
     from touchline.demo.coaching import build_coaching
     from touchline.demo.ratings import build_ratings
@@ -155,13 +178,13 @@ def bring_up_to_date(
 
     last_day = session.scalar(select(func.max(Activity.occurred_on)))
     if last_day is None:
-        return False
-    changed = False
+        return []
+    added: list[str] = []
     if session.scalar(select(ScorecardTemplate.id).limit(1)) is None:
         from touchline.demo.scorecards import build_scorecards
 
         build_scorecards(session, today=last_day, progress=progress)
-        changed = True
+        added.append("scorecards and objectives")
     elif session.scalar(select(ComputedPeriod.period).limit(1)) is None:
 
         def step(label: str) -> None:
@@ -169,16 +192,19 @@ def bring_up_to_date(
                 progress(f"computing KPIs {label}", 0)
 
         compute_all(session, today=max(last_day, company_today()), progress=step, trigger="demo")
-        changed = True
+        added.append("KPI values")
     stored = json.loads(get_value(session, DEMO_MARKER) or "{}")
     seed = int(stored.get("seed", 7)) if isinstance(stored, dict) else 7
     if session.scalar(select(RatingRound.id).limit(1)) is None:
         build_ratings(session, today=last_day, seed=seed)
-        changed = True
+        added.append("rating rounds and surveys")
     if session.scalar(select(Conversation.id).limit(1)) is None:
         build_coaching(session, today=company_today(), seed=seed, progress=progress)
-        changed = True
-    return changed
+        added.append("coaching history")
+    if added or session.scalar(select(AnalyticsResult.period).limit(1)) is None:
+        analyse(session, last_day=last_day, progress=progress)
+        added.append("analytics")
+    return added
 
 
 def _create_users(session: Session) -> list[DemoLogin]:
