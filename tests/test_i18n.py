@@ -32,7 +32,9 @@ def extracted_ids() -> set[str | tuple[str, ...]]:
 def catalogue(language: str):
     path = PACKAGE / "locales" / language / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as source:
-        return read_po(source, locale=language)
+        # A malformed entry (a second msgstr after a bad merge) fails instead of
+        # silently replacing a translation.
+        return read_po(source, locale=language, abort_invalid=True)
 
 
 def test_the_sources_have_messages_to_translate():
