@@ -426,3 +426,24 @@ def test_report_kpis_gives_every_catalogue_kpi_per_seller_unit_or_company(databa
     wrong = run("report", "kpis", "--period", "2026-Q1", "--by", "team")
     assert wrong.exit_code == 2
     assert "--by" in said(wrong)
+
+
+def test_a_command_on_a_database_without_tables_says_to_migrate_it(
+    database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from touchline.cli import main
+
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    (folder / "teams.csv").write_text("team_id,name,parent_team_id\nT1,Team One,\n")
+    monkeypatch.setattr("sys.argv", ["touchline", "import", str(folder)])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 1
+    printed = " ".join(capsys.readouterr().err.split())
+    assert "has no Touchline tables" in printed
+    assert "touchline db upgrade" in printed
+    assert "Traceback" not in printed

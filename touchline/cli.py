@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Column, Table
 from sqlalchemy import select
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 import touchline.models  # noqa: F401 (every table, and every domain's KPI providers)
@@ -375,6 +376,30 @@ def demo(
         serve(host=host, port=port, workers=1)
 
 
+def _not_migrated() -> str | None:
+    """Say what is wrong when the database is not at this Touchline's revision, else None."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        revision = current_revision(engine)
+    except SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
+    if revision == head_revision():
+        return None
+    where = make_url(settings.database_url).render_as_string()
+    if revision is None:
+        return (
+            f"The database at {where} has no Touchline tables. "
+            "Run `touchline db upgrade` (or `touchline init`) first."
+        )
+    return (
+        f"The database at {where} is at revision {revision}; this Touchline needs "
+        f"{head_revision()}. Back it up, then run `touchline db upgrade`."
+    )
+
+
 def main() -> None:
     """Entry point of the console script."""
     logging.config.dictConfig(log_config(get_settings().log_level))
@@ -382,3 +407,10 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except (OperationalError, ProgrammingError):
+        # A command met a missing table or column: say so when migrations are the cause.
+        message = _not_migrated()
+        if message is None:
+            raise
+        errors.print(f"[red]{message}[/]")
+        sys.exit(1)
