@@ -32,9 +32,10 @@ class AnalysisRead(BaseModel):
 def analyses(db: Db, actor: ManagerUp, period: str | None = None) -> list[AnalysisRead]:
     """Every analysis and whether (and when) it was computed for the period."""
     chosen = chosen_period(period)
+    columns = (AnalyticsResult.analysis, AnalyticsResult.computed_at, AnalyticsResult.duration_s)
     rows = {
         row.analysis: row
-        for row in db.scalars(select(AnalyticsResult).where(AnalyticsResult.period == chosen.label))
+        for row in db.execute(select(*columns).where(AnalyticsResult.period == chosen.label))
     }
     found = []
     for item in registered():

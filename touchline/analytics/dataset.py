@@ -230,19 +230,29 @@ def load_dataset(
         return dataset
     rows = dataset.row_of()
     columns = {p.label: column for column, p in enumerate(periods)}
-    by_id = {facts.id: code for code, facts in wanted.items()}
-    for code in wanted:
-        dataset.values[code] = np.full((len(sellers), len(periods)), np.nan)
-    stored = session.execute(
-        select(KpiValue.kpi_id, KpiValue.subject_id, KpiValue.period, KpiValue.value).where(
-            KpiValue.subject_kind == SubjectKind.SELLER,
-            KpiValue.period.in_(list(columns)),
-            KpiValue.kpi_id.in_(list(by_id)),
-            KpiValue.value.is_not(None),
+    codes_in_order = list(wanted)
+    layer = {wanted[code].id: index for index, code in enumerate(codes_in_order)}
+    # The core layer, not the ORM: half a million values at 2,000 sellers load in one pass.
+    stored = (
+        session.connection()
+        .execute(
+            select(KpiValue.kpi_id, KpiValue.subject_id, KpiValue.period, KpiValue.value).where(
+                KpiValue.subject_kind == SubjectKind.SELLER,
+                KpiValue.period.in_(list(columns)),
+                KpiValue.kpi_id.in_(list(layer)),
+                KpiValue.value.is_not(None),
+            )
         )
+        .all()
     )
-    for kpi_id, seller_id, label, value in stored:
-        row = rows.get(seller_id)
-        if row is not None:
-            dataset.values[by_id[kpi_id]][row, columns[label]] = value
+    cube = np.full((len(codes_in_order), len(sellers), len(periods)), np.nan)
+    if stored:
+        kpi_ids, seller_ids, labels, numbers = zip(*stored, strict=True)
+        seller_rows = np.array([rows.get(seller, -1) for seller in seller_ids], dtype=np.int64)
+        kept = seller_rows >= 0
+        layers = np.array([layer[kpi] for kpi in kpi_ids], dtype=np.int64)
+        periods_at = np.array([columns[label] for label in labels], dtype=np.int64)
+        cube[layers[kept], seller_rows[kept], periods_at[kept]] = np.array(numbers, float)[kept]
+    for index, code in enumerate(codes_in_order):
+        dataset.values[code] = cube[index]
     return dataset

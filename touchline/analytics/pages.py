@@ -52,9 +52,14 @@ def sections() -> list[Section]:
 @router.get("/analytics")
 def hub(request: Request, db: Db, actor: ManagerUp, period: str | None = None) -> Response:
     chosen = chosen_period(period)
+    # When each analysis ran, without loading the payloads.
     computed = {
         row.analysis: row
-        for row in db.scalars(select(AnalyticsResult).where(AnalyticsResult.period == chosen.label))
+        for row in db.execute(
+            select(AnalyticsResult.analysis, AnalyticsResult.computed_at).where(
+                AnalyticsResult.period == chosen.label
+            )
+        )
     }
     context = {
         "period": chosen,
