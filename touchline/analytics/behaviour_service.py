@@ -93,6 +93,8 @@ class MeasureView:
     # The KPI exists in the catalogue (for a derived ratio: once proposed).
     in_catalogue: bool = False
     catalogue_status: str | None = None
+    # The target a card line would get (a quarter's worth for a count), when it differs.
+    card_target: float | None = None
 
     @property
     def code(self) -> str:
@@ -146,6 +148,13 @@ def _measure_name(row: dict[str, Any], kpis: dict[str, Kpi]) -> str:
     return display_name(kpi) if kpi is not None else _(str(row["name"]))
 
 
+def _card_target(row: dict[str, Any], kpi: Kpi | None, period: Period) -> float | None:
+    if kpi is None or row.get("target") is None:
+        return None
+    target = card_target(row, kpi, period)
+    return target if not math.isclose(target, row["target"]) else None
+
+
 def behaviour_report(session: Session, *, actor: Actor, period: Period) -> BehaviourReport:
     """Return the stored success behaviours of ``period`` for ``actor`` (managers up).
 
@@ -176,6 +185,7 @@ def behaviour_report(session: Session, *, actor: Actor, period: Period) -> Behav
                 on_templates=carried.get(kpi.id, []) if kpi is not None else [],
                 in_catalogue=kpi is not None,
                 catalogue_status=kpi.status if kpi is not None else None,
+                card_target=_card_target(row, kpi, period),
             )
         )
     top_ids = payload.get("top_sellers", [])
@@ -269,7 +279,7 @@ def forest_option(report: BehaviourReport) -> dict[str, Any]:
             {
                 "name": _("95 % interval"),
                 "type": "boxplot",
-                "boxWidth": [4, 8],
+                "boxWidth": [2, 6],
                 "data": [
                     {
                         "value": [
@@ -289,18 +299,24 @@ def forest_option(report: BehaviourReport) -> dict[str, Any]:
                 "markLine": {
                     "silent": True,
                     "symbol": "none",
+                    "label": {"show": False},
                     "data": [{"xAxis": 0}],
-                    "lineStyle": {"type": "dashed"},
+                    "lineStyle": {"type": "dashed", "color": "#424242"},
                 },
             },
             {
                 "name": "g",
                 "type": "scatter",
-                "symbolSize": 10,
+                "symbolSize": 12,
+                "z": 3,
                 "data": [
                     {
                         "value": [m.deciding["g"], index],
-                        "itemStyle": {"color": COLOURS.get(m.status, "#757575")},
+                        "itemStyle": {
+                            "color": COLOURS.get(m.status, "#757575"),
+                            "borderColor": "#ffffff",
+                            "borderWidth": 2,
+                        },
                     }
                     for index, m in enumerate(shown)
                 ],
