@@ -293,3 +293,22 @@ def test_the_dashboards_show_the_team_plan_and_the_success_behaviours(demo_db, d
     assert "What top sellers do differently" in page.text
     assert "Training plan across units" in page.text
     assert "Meeting quality" in page.text
+
+
+def test_a_sellers_page_shows_their_training_needs_to_them_and_their_manager(
+    demo_db, demo_as, year
+):
+    user, actor = _manager(demo_db)
+    payload = stored_payload(demo_db, year, "training")
+    seller = _seller_with_individual_item(demo_db, payload, actor, without_planned=False)
+    first = items_of(payload, seller.id)[0]
+    page = demo_as(user.email).get(f"/sellers/{seller.external_id}")
+    assert page.status_code == 200
+    assert 'id="training-needs"' in page.text
+    assert "/analytics/training?period=" + year.label in page.text
+    assert first["unit_name"] in page.text
+    own = demo_db.scalars(select(User).where(User.seller_id == seller.id)).one()
+    mine = demo_as(own.email).get(f"/sellers/{seller.external_id}")
+    assert mine.status_code == 200
+    assert 'id="training-needs"' in mine.text
+    assert "/analytics/training?period=" not in mine.text

@@ -45,6 +45,7 @@ def _context(db: Db, actor: Actor, period: Period) -> dict[str, Any]:
         "may_propose": actor.at_least(Role.LEADER),
         "status_label": service.status_label,
         "kind_label": service.kind_label,
+        "kpi_status_label": service.kpi_status_label,
         "evidence_label": service.evidence_label,
     }
 

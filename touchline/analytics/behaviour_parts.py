@@ -1,5 +1,6 @@
-"""What the success behaviours and the training plan add to the dashboard: the manager's
-team training plan, and for leaders the top success behaviours and the plan across units.
+"""What the success behaviours and the training plan add to the shared pages: the
+manager's team training plan and, for leaders, the top success behaviours and the plan
+across units on the dashboard; a seller's own training needs on their page.
 
 Both read the training plan in force (``training.plan_in_force``) and the success
 behaviours of its period; nothing shows before the analyses have run.
@@ -11,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from touchline.analytics.behaviour_service import behaviour_report
 from touchline.analytics.training import plan_in_force
-from touchline.analytics.training_service import training_view
+from touchline.analytics.training_service import seller_needs, training_view
 from touchline.auth.models import Role
 from touchline.auth.policy import Actor
 from touchline.coaching.access import today
+from touchline.org.models import Seller
 from touchline.web.parts import Part
 
 # Success behaviours the leader's dashboard names.
@@ -44,3 +46,18 @@ def dashboard_parts(session: Session, actor: Actor) -> list[Part]:
             20,
         )
     ]
+
+
+def seller_page_parts(session: Session, actor: Actor, seller: Seller) -> list[Part]:
+    """Return the seller's training needs in the plan in force, when they have any."""
+    found = seller_needs(session, actor=actor, seller=seller, today=today())
+    if found is None or not found[1]:
+        return []
+    period, needs = found
+    context = {
+        "seller": seller,
+        "period": period,
+        "needs": needs,
+        "may_plan": actor.at_least(Role.MANAGER),
+    }
+    return [Part("main", "analytics/_seller_training.html", context, 40)]

@@ -63,6 +63,14 @@ def status_label(status: str) -> str:
     }.get(status, status)
 
 
+def kpi_status_label(status: str | None) -> str:
+    return {
+        KpiStatus.DRAFT: _("draft"),
+        KpiStatus.ACTIVE: _("active"),
+        KpiStatus.RETIRED: _("retired"),
+    }.get(KpiStatus(status) if status else KpiStatus.DRAFT, status or "")
+
+
 def kind_label(kind: str) -> str:
     return {
         "activity": _("Activity"),

@@ -28,6 +28,7 @@ from touchline.analytics.behaviours import (
     measure_values,
     success_behaviours,
 )
+from touchline.analytics.behaviours import behaviours as compare_behaviours
 from touchline.analytics.dataset import Dataset
 from touchline.analytics.models import AnalyticsResult
 from touchline.analytics.registry import Payload, RunContext, analysis, stored_payload
@@ -203,9 +204,7 @@ def training(context: RunContext) -> Payload:
         context.session, context.period, BEHAVIOURS
     )
     if behaviours is None:
-        from touchline.analytics.behaviours import behaviours as compute
-
-        behaviours = compute(context)
+        behaviours = compare_behaviours(context)
     return training_payload(context.dataset, behaviours, group_min=group_training_min())
 
 

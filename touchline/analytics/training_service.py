@@ -4,7 +4,7 @@ and pushing an individual item into a seller's next coaching conversation."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from touchline.analytics.training import (
     items_of,
     kpi_ids,
     on_next_agenda,
+    plan_in_force,
     titles_everywhere,
 )
 from touchline.auth.models import Role
@@ -194,6 +195,41 @@ def training_view(session: Session, *, actor: Actor, period: Period) -> Training
                 )
             )
     return view
+
+
+@dataclass(frozen=True)
+class SellerNeed:
+    """One of a seller's training needs as their page shows it."""
+
+    behaviour: Behaviour
+    value: float
+    gap: float
+    share: float | None
+    plan: str
+    unit_name: str
+
+
+def seller_needs(
+    session: Session, *, actor: Actor, seller: Seller, today: date
+) -> tuple[Period, list[SellerNeed]] | None:
+    """Return the seller's needs in the training plan in force, for anyone who may see
+    the seller; None before any plan or for a seller out of reach."""
+    if not actor.can_see_seller(seller):
+        return None
+    found = plan_in_force(session, today)
+    if found is None:
+        return None
+    period, payload = found
+    items = items_of(payload, seller.id)
+    behaviours = {
+        b.code: b for b in _behaviours(payload, kpi_ids(session, [i["code"] for i in items]))
+    }
+    return period, [
+        SellerNeed(
+            behaviours[i["code"]], i["value"], i["gap"], i["share"], i["plan"], i["unit_name"]
+        )
+        for i in items
+    ]
 
 
 def gaps_table(view: TrainingView) -> Table:
