@@ -180,6 +180,26 @@ def test_a_tiny_company_gets_the_warning_and_no_success_behaviour():
     assert quality["q"] is None
 
 
+def test_the_page_warns_when_the_groups_are_too_small(demo_db, demo_as):
+    from touchline.analytics.models import AnalyticsResult
+
+    dataset, ratios = synthetic(3, sellers=10, units=2)
+    demo_db.add(
+        AnalyticsResult(
+            period="2024-Q1",
+            analysis="behaviours",
+            payload=behaviour_payload(dataset, ratios, share=0.25),
+        )
+    )
+    demo_db.flush()
+    leader = demo_as(demo_login(demo_db, "leader"))
+    page = leader.get("/analytics/behaviours", params={"period": "2024-Q1"})
+    assert page.status_code == 200
+    assert "Too few sellers to say anything" in page.text
+    assert "Too few values to say" in page.text
+    assert "/analytics/behaviours/proposals" not in page.text
+
+
 def test_a_measure_with_too_few_values_is_not_tested_but_the_rest_are():
     dataset, ratios = synthetic(4)
     dataset.values["emails"][5:, :] = np.nan

@@ -282,7 +282,8 @@ class PushResult:
                 seller=self.seller,
             )
         return _(
-            "Kept for %(seller)s's next coaching conversation: its agenda will start with it.",
+            "Kept for %(seller)s's next coaching conversation: it joins the agenda when the "
+            "conversation is opened.",
             seller=self.seller,
         )
 
