@@ -20,7 +20,10 @@ import touchline
 import touchline.models
 from touchline import i18n
 from touchline.analytics import api as analytics_api
+from touchline.analytics import behaviour_api as analytics_behaviour_api
+from touchline.analytics import behaviour_pages as analytics_behaviour_pages
 from touchline.analytics import pages as analytics_pages
+from touchline.analytics import training_pages as analytics_training_pages
 from touchline.auth import api as auth_api
 from touchline.auth import pages as auth_pages
 from touchline.auth.sessions import SessionMiddleware
@@ -235,6 +238,8 @@ def create_app(
         coaching_pages.router,
         coaching_conversation_pages.router,
         analytics_pages.router,
+        analytics_behaviour_pages.router,
+        analytics_training_pages.router,
         auth_api.router,
         org_api.router,
         crm_api.router,
@@ -243,6 +248,7 @@ def create_app(
         ratings_api.router,
         coaching_api.router,
         analytics_api.router,
+        analytics_behaviour_api.router,
     ):
         app.include_router(router)
 

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         default="touchline@localhost", description="The sender of survey e-mails"
     )
     smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection to TLS")
+    analytics_top_share: float = Field(
+        default=0.25, gt=0, lt=1, description="Share of field sellers counted as top performers"
+    )
+    analytics_group_training_min: int = Field(
+        default=3, ge=2, description="Sellers of a unit sharing a gap that make a group training"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -46,6 +46,24 @@ def sections() -> list[Section]:
             ),
             ("fairness",),
         ),
+        Section(
+            "/analytics/behaviours",
+            _("What top sellers do differently"),
+            _(
+                "Behaviours that separate the top performers on the fair result from the "
+                "rest, with their evidence, and a click to make one a KPI."
+            ),
+            ("behaviours",),
+        ),
+        Section(
+            "/analytics/training",
+            _("Training plan"),
+            _(
+                "Each seller's gap to the success behaviours: group trainings per unit and "
+                "individual coaching items."
+            ),
+            ("training",),
+        ),
     ]
 
 
