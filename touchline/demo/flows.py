@@ -141,15 +141,16 @@ def build(
 def analyse(
     session: Session, *, last_day: date, progress: Callable[[str, int], None] | None = None
 ) -> None:
-    """Run the analytics of the demo's quarter and the one before, as a nightly job would."""
+    """Run the analytics of the demo's quarter, the one before and its fiscal year, as a
+    nightly job would (a year's results say more about behaviours than a quarter's)."""
     from touchline.analytics.registry import run_analytics
     from touchline.config import get_settings
     from touchline.org.periods import PeriodKind, period_containing
 
-    quarter = period_containing(
-        last_day, PeriodKind.QUARTER, fiscal_start_month=get_settings().fiscal_year_start_month
-    )
-    for period in (quarter.previous(), quarter):
+    start_month = get_settings().fiscal_year_start_month
+    quarter = period_containing(last_day, PeriodKind.QUARTER, fiscal_start_month=start_month)
+    year = period_containing(last_day, PeriodKind.YEAR, fiscal_start_month=start_month)
+    for period in (quarter.previous(), quarter, year):
 
         def step(key: str, label: str = period.label) -> None:
             if progress:
