@@ -20,6 +20,7 @@ import touchline
 import touchline.models
 from touchline import i18n
 from touchline.analytics import api as analytics_api
+from touchline.analytics import fair_api, fair_pages
 from touchline.analytics import pages as analytics_pages
 from touchline.auth import api as auth_api
 from touchline.auth import pages as auth_pages
@@ -243,6 +244,8 @@ def create_app(
         ratings_api.router,
         coaching_api.router,
         analytics_api.router,
+        fair_pages.router,
+        fair_api.router,
     ):
         app.include_router(router)
 

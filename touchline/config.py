@@ -62,6 +62,10 @@ class Settings(BaseSettings):
         default="touchline@localhost", description="The sender of survey e-mails"
     )
     smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection to TLS")
+    analytics_factors: str = Field(
+        default="potential,accounts,tenure",
+        description="Factors outside a seller's control in the fairness model, comma-separated",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -73,6 +77,17 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"unknown time zone {value!r}: use an IANA name") from error
         return value
+
+    @field_validator("analytics_factors")
+    @classmethod
+    def _known_factors(cls, value: str) -> str:
+        chosen = [item.strip() for item in value.split(",") if item.strip()]
+        unknown = sorted(set(chosen) - {"potential", "accounts", "tenure"})
+        if not chosen or unknown:
+            raise ValueError(
+                f"unknown analytics factors {unknown or value!r}: use potential, accounts, tenure"
+            )
+        return ",".join(dict.fromkeys(chosen))
 
     @property
     def is_default_sqlite(self) -> bool:

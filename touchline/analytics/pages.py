@@ -46,6 +46,12 @@ def sections() -> list[Section]:
             ),
             ("fairness",),
         ),
+        Section(
+            "/analytics/effectiveness",
+            _("KPI effectiveness"),
+            _("Which KPIs relate to later fair results, and which are only statistics."),
+            ("effectiveness",),
+        ),
     ]
 
 

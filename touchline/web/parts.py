@@ -47,10 +47,11 @@ def _dashboard_builders() -> tuple[DashboardBuilder, ...]:
 
 
 def _seller_page_builders() -> tuple[SellerPageBuilder, ...]:
+    from touchline.analytics import fair_parts
     from touchline.coaching import parts as coaching
     from touchline.ratings import parts as ratings
 
-    return (ratings.seller_page_parts, coaching.seller_page_parts)
+    return (ratings.seller_page_parts, coaching.seller_page_parts, fair_parts.seller_page_parts)
 
 
 def _by_slot(parts: Sequence[Part]) -> dict[str, list[Part]]:
