@@ -25,7 +25,8 @@ from touchline.auth.policy import actor_for
 from touchline.crm.models import Activity
 from touchline.kpis.display import format_kpi_value
 from touchline.kpis.models import Kpi
-from touchline.org.periods import PeriodKind, period_containing
+from touchline.org.models import Seller, Unit
+from touchline.org.periods import PeriodKind, parse_period, period_containing
 
 LOG_LINEAR = MODELS[0]
 POISSON = MODELS[1]
@@ -107,8 +108,6 @@ def test_where_results_ignore_the_factors_the_model_explains_nothing():
 
 
 def _dataset(sellers: list[SellerFacts], values: dict[str, np.ndarray]) -> Dataset:
-    from touchline.org.periods import parse_period
-
     period = parse_period("2026-Q3", fiscal_start_month=1)
     kpis = {
         code: KpiFacts(i, code, code, "result", "hard", "crm", "higher", "money", 0, True, "", None)
@@ -165,8 +164,6 @@ def test_a_manager_sees_only_the_sellers_and_units_they_manage(demo_db, demo_as,
     actor = _manager_scope(demo_db, email)
     manager = demo_as(email)
     found = manager.get("/api/v1/analytics/fair", params={"period": period.label}).json()
-    from touchline.org.models import Seller, Unit
-
     mine = set(
         demo_db.scalars(
             select(Seller.external_id).where(Seller.unit_id.in_(actor.managed_unit_ids))
@@ -217,8 +214,6 @@ def test_a_seller_gets_only_their_own_figures_and_no_page(demo_db, demo_as, anal
 
 
 def seller_of_id(db, seller_id):
-    from touchline.org.models import Seller
-
     return db.get(Seller, seller_id).external_id
 
 
@@ -241,8 +236,6 @@ def test_the_heatmap_switches_between_raw_and_fair(demo_db, demo_as, analysed):
     period = analysed(back=1)
     manager = demo_as(demo_login(demo_db, "manager"))
     actor = _manager_scope(demo_db, demo_login(demo_db, "manager"))
-    from touchline.org.models import Unit
-
     team = demo_db.scalars(
         select(Unit).where(Unit.id.in_(actor.managed_unit_ids), Unit.kind == "team")
     ).first()
@@ -278,8 +271,6 @@ def test_the_seller_page_says_the_fair_result_in_words(demo_db, demo_as, analyse
     monkeypatch.setattr(fair_parts, "current_quarter", lambda: quarter)
     email = demo_login(demo_db, "seller")
     user = demo_db.scalars(select(User).where(User.email == email)).one()
-    from touchline.org.models import Seller
-
     seller = demo_db.get(Seller, user.seller_id)
     page = demo_as(email).get(f"/sellers/{seller.external_id}")
     assert page.status_code == 200

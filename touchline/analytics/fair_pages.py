@@ -259,7 +259,7 @@ def effectiveness_page(
     context = {
         "found": found,
         "periods": period_choices(chosen),
-        "chart": effectiveness_option(found),
+        "option": effectiveness_option(found),
         "table": table,
     }
     return render(request, "analytics/effectiveness.html", context)
