@@ -10,6 +10,7 @@ from tests.analytics.conftest import demo_login
 from touchline.analytics.effectiveness import (
     ONLY_STATISTICS,
     RELATED,
+    RESULT,
     TOO_LITTLE_DATA,
     pooled_relation,
 )
@@ -32,6 +33,7 @@ def test_on_the_demo_the_noise_kpi_is_only_statistics_and_the_behaviours_are_not
     assert social["low"] < 0 < social["high"]
     assert len(social["pairs"]) == 7
     assert found["calls"]["verdict"] == ONLY_STATISTICS  # planted: calls are a taste
+    assert {found[code]["verdict"] for code in ("revenue_won", "deals_won", "win_rate")} == {RESULT}
     for behaviour in ("meeting_quality", "meetings_new_customers"):
         assert found[behaviour]["verdict"] == RELATED
         assert found[behaviour]["low"] > 0.1
@@ -90,6 +92,7 @@ def test_the_governance_report_marks_only_statistics_with_the_evidence(demo_db, 
     assert "/kpis/social_touches" in section
     assert f"/analytics/effectiveness?period={period.label}#kpi-social_touches" in section
     assert "/kpis/meeting_quality" not in section
+    assert "/kpis/deals_won" not in section
     download = leader.get("/governance", params={"format": "csv"})
     assert ',only_statistics,"social_touches (' in download.text
 

@@ -288,3 +288,18 @@ def test_the_seller_page_says_the_fair_result_in_words(demo_db, demo_as, analyse
     other = seller_of(demo_db, "S0086")
     leader_page = demo_as(demo_login(demo_db, "leader")).get(f"/sellers/{other.external_id}")
     assert f"Given {other.name}&#39;s territory, the expected revenue was" in leader_page.text
+
+
+def test_a_leader_dashboard_compares_the_units_raw_and_fair(
+    demo_db, demo_as, analysed, monkeypatch
+):
+    period = analysed(back=1)
+    monkeypatch.setattr(fair_parts, "current_quarter", lambda: period)
+    page = demo_as(demo_login(demo_db, "leader")).get("/")
+    assert page.status_code == 200
+    section = page.text.split('id="units-fair"', 1)[1].split("</section>", 1)[0]
+    assert "Units compared raw and fair" in page.text
+    assert section.count("/heatmap?period=") == 8
+    assert "R² (log scale)" in section
+    manager = demo_as(demo_login(demo_db, "manager")).get("/")
+    assert 'id="units-fair"' not in manager.text

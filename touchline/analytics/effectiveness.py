@@ -9,7 +9,9 @@ not independent: the variance of the pooled z adds the covariance of each two pa
 correlations under no relation, (rho(X_j, X_k) rho(Y_j, Y_k) + rho(X_j, Y_k) rho(Y_j, X_k))
 / (n - 3) (Pearson and Filon, 1898; Steiger, 1980), from the KPI's and the result's own
 correlations between periods. A KPI whose 95 % interval includes 0 and whose |rho| is
-below ``SMALL_RHO`` is "only statistics".
+below ``SMALL_RHO`` is "only statistics". Result KPIs are what the others are judged
+against: their row says how far this period's result foretells the next fair one, and
+they are never marked only statistics (their verdict is ``result``).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ Z_95 = float(stats.norm.ppf(0.975))
 ONLY_STATISTICS = "only_statistics"
 RELATED = "related"
 TOO_LITTLE_DATA = "too_little_data"
+RESULT = "result"
 
 
 @dataclass(frozen=True)
@@ -171,8 +174,11 @@ def effectiveness_of(dataset: Dataset, fairness: Payload) -> dict[str, Any]:
             continue
         facts = dataset.kpis[code]
         result = pooled_relation(values, outcome, labels)
+        verdict = result.verdict
+        if facts.level == "result" and verdict != TOO_LITTLE_DATA:
+            verdict = RESULT
         # Related, but the wrong way round for the KPI's direction: worth a look.
-        wrong_way = result.verdict == RELATED and (
+        wrong_way = verdict == RELATED and (
             (facts.direction == "higher" and (result.high or 0.0) < 0)
             or (facts.direction == "lower" and (result.low or 0.0) > 0)
         )
@@ -188,7 +194,7 @@ def effectiveness_of(dataset: Dataset, fairness: Payload) -> dict[str, Any]:
                 "p_value": result.p_value,
                 "sellers": result.sellers,
                 "pairs": [vars(pair) for pair in result.pairs],
-                "verdict": result.verdict,
+                "verdict": verdict,
                 "against_direction": bool(wrong_way),
             }
         )

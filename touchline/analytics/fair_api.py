@@ -165,7 +165,8 @@ class EffectivenessRead(BaseModel):
 @router.get("/effectiveness")
 def get_effectiveness(db: Db, actor: ManagerUp, period: str | None = None) -> EffectivenessRead:
     """Each KPI's rank correlation with the next period's fair result and its verdict
-    (``only_statistics``, ``related``, ``too_little_data``); managers and leaders."""
+    (``only_statistics``, ``related``, ``result`` for a result KPI, ``too_little_data``);
+    managers and leaders."""
     chosen = chosen_period(period)
     found = effectiveness_view(db, actor=actor, period=chosen)
     if not found.computed:

@@ -1,5 +1,6 @@
-"""What the fair comparison adds to the seller page: the main result against what the
-seller's territory, account base and tenure predict, said in words."""
+"""What the fair comparison adds to the shared pages: on the seller page the main result
+against what the seller's territory, account base and tenure predict, said in words; on
+a leader's dashboard the units compared raw and fair, with the fairness model's fit."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from touchline.analytics.fair_service import SellerSentence, seller_fair_result
+from touchline.analytics.fair_service import (
+    SellerSentence,
+    fair_view,
+    measure_label,
+    seller_fair_result,
+)
 from touchline.auth.models import Role
 from touchline.auth.policy import Actor
 from touchline.i18n import gettext as _
@@ -15,6 +21,9 @@ from touchline.kpis.display import format_kpi_value
 from touchline.kpis.service import current_quarter
 from touchline.org.models import Seller
 from touchline.web.parts import Part
+
+# Units shown on the dashboard; the page has them all.
+DASHBOARD_UNITS = 8
 
 
 @dataclass
@@ -65,3 +74,21 @@ def seller_page_parts(session: Session, actor: Actor, seller: Seller) -> list[Pa
         "may_compare": actor.at_least(Role.MANAGER),
     }
     return [Part("main", "analytics/_seller_fair.html", context, 15)]
+
+
+def dashboard_parts(session: Session, actor: Actor) -> list[Part]:
+    """Return, for leaders and admins, the units compared raw and fair in the running
+    quarter or the one before while it is not analysed; nothing before any analysis."""
+    if not actor.sees_all or not actor.at_least(Role.LEADER):
+        return []
+    quarter = current_quarter()
+    for period in (quarter, quarter.previous()):
+        found = fair_view(session, actor=actor, period=period)
+        if found.fitted and found.units:
+            context = {
+                "fair": found,
+                "units": found.units[:DASHBOARD_UNITS],
+                "measure": measure_label(found.model["measure"]),
+            }
+            return [Part("leader", "analytics/_dashboard_fair_units.html", context, 20)]
+    return []

@@ -135,12 +135,13 @@ def _kpis_by_code(session: Session, codes: list[str]) -> dict[str, Kpi]:
 
 
 def _ranks(values: list[float | None]) -> list[int | None]:
-    """Return rank 1 for the highest value; None for no value."""
-    order = sorted((v, i) for i, v in enumerate(values) if v is not None)
-    ranks: list[int | None] = [None] * len(values)
-    for position, (_value, index) in enumerate(reversed(order), start=1):
-        ranks[index] = position
-    return ranks
+    """Return rank 1 for the highest value, equal values the same rank (1, 2, 2, 4);
+    None for no value."""
+    known = sorted((v for v in values if v is not None), reverse=True)
+    first: dict[float, int] = {}
+    for position, value in enumerate(known, start=1):
+        first.setdefault(round(value, 9), position)
+    return [first[round(v, 9)] if v is not None else None for v in values]
 
 
 def visible_seller(actor: Actor, seller_id: int, unit_id: int) -> bool:

@@ -40,10 +40,11 @@ SellerPageBuilder = Callable[[Session, Actor, Seller], list[Part]]
 
 def _dashboard_builders() -> tuple[DashboardBuilder, ...]:
     # Imported when first asked: the domains' parts import this module for ``Part``.
+    from touchline.analytics import fair_parts
     from touchline.coaching import parts as coaching
     from touchline.ratings import parts as ratings
 
-    return (ratings.dashboard_parts, coaching.dashboard_parts)
+    return (ratings.dashboard_parts, coaching.dashboard_parts, fair_parts.dashboard_parts)
 
 
 def _seller_page_builders() -> tuple[SellerPageBuilder, ...]:
