@@ -303,3 +303,30 @@ def test_a_leader_dashboard_compares_the_units_raw_and_fair(
     assert "R² (log scale)" in section
     manager = demo_as(demo_login(demo_db, "manager")).get("/")
     assert 'id="units-fair"' not in manager.text
+
+
+def test_a_company_of_three_sellers_reads_why_there_is_no_fair_model(demo_db, demo_as):
+    period = demo_quarter(demo_db, back=2)
+    full = load_dataset(demo_db, period, history=1)
+    few = Dataset(
+        period,
+        full.history,
+        full.sellers[:3],
+        full.kpis,
+        full.units,
+        {code: values[:3] for code, values in full.values.items()},
+    )
+    payload = fairness(RunContext(demo_db, period, _dataset=few))
+    demo_db.add(AnalyticsResult(period=period.label, analysis="fairness", payload=payload))
+    demo_db.flush()
+    leader = demo_as(demo_login(demo_db, "leader"))
+    page = leader.get("/analytics/fair", params={"period": period.label})
+    assert page.status_code == 200
+    assert (
+        "Too few sellers to fit a fair model: 3 have a value and every factor, 25 are needed."
+        in page.text
+    )
+    found = leader.get("/api/v1/analytics/fair", params={"period": period.label}).json()
+    assert found["r2"] is None
+    assert found["sellers_needed"] == 25
+    assert [row["expected"] for row in found["sellers"]] == [None, None, None]

@@ -20,9 +20,9 @@ router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 class CoefficientRead(BaseModel):
     term: str
     estimate: float
-    low: float
-    high: float
-    p_value: float
+    low: float | None
+    high: float | None
+    p_value: float | None
 
 
 class FairSellerRead(BaseModel):

@@ -120,6 +120,11 @@ class FairView:
                 "from the analytics hub or with touchline analytics run --period %(period)s.",
                 period=self.period.label,
             )
+        if self.model.get("message") == "degenerate":
+            return _(
+                "The sellers' results do not vary enough to fit a fair model: the figures "
+                "below are raw."
+            )
         if self.model.get("r2") is None:
             return _(
                 "Too few sellers to fit a fair model: %(count)s have a value and every "

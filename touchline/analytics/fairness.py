@@ -157,9 +157,9 @@ def period_factors(
 class Coefficient:
     term: str
     estimate: float
-    low: float
-    high: float
-    p_value: float
+    low: float | None
+    high: float | None
+    p_value: float | None
 
 
 @dataclass
@@ -186,6 +186,11 @@ class Fit:
             return np.where(self.expected > 0, self.actual / self.expected, np.nan)
 
 
+def _finite(value: float) -> float | None:
+    """Return ``value``, or None for one that is not finite (JSON holds no NaN)."""
+    return float(value) if np.isfinite(value) else None
+
+
 def _usable(actual: np.ndarray, family: str) -> np.ndarray:
     finite = np.isfinite(actual)
     if family in ("loglinear", "gamma"):
@@ -208,7 +213,7 @@ def fit_model(model: Model, actual: np.ndarray, factors: Factors) -> Fit:
     columns = factors.matrix[usable]
     varying = columns.std(axis=0) > 0 if len(columns) else np.zeros(len(factors.names), bool)
     names = [name for name, keep in zip(factors.names, varying, strict=True) if keep]
-    needed = max(MIN_SELLERS, PER_PARAMETER * (len(names) + 1))
+    needed = max(MIN_SELLERS, PER_PARAMETER * (len(factors.names) + 1))
     count = int(usable.sum())
     empty = Fit(model.code, model.family, model.measure, expected, actual, None, count, needed)
     if count < needed:
@@ -238,8 +243,12 @@ def fit_model(model: Model, actual: np.ndarray, factors: Factors) -> Fit:
                 float(1.0 - result.deviance / result.null_deviance) if result.null_deviance else 0.0
             )
     intervals = np.asarray(result.conf_int(0.05))
+    if not np.isfinite(r2) or not np.isfinite(np.asarray(result.params)).all():
+        # A degenerate fit (every seller alike) explains nothing worth showing.
+        empty.message = "degenerate"
+        return empty
     coefficients = [
-        Coefficient(term, float(estimate), float(low), float(high), float(p))
+        Coefficient(term, float(estimate), _finite(low), _finite(high), _finite(p))
         for term, estimate, (low, high), p in zip(
             ["constant", *names], result.params, intervals, result.pvalues, strict=True
         )
