@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from tests.analytics.conftest import demo_login, demo_quarter, seller_of
 from touchline.analytics import fair_parts
+from touchline.analytics import fairness as fairness_module
 from touchline.analytics.dataset import Dataset, KpiFacts, SellerFacts, UnitFacts, load_dataset
 from touchline.analytics.fairness import (
     MODELS,
@@ -22,6 +23,7 @@ from touchline.analytics.models import AnalyticsResult
 from touchline.analytics.registry import RunContext
 from touchline.auth.models import User
 from touchline.auth.policy import actor_for
+from touchline.config import Settings
 from touchline.crm.models import Activity
 from touchline.kpis.display import format_kpi_value
 from touchline.kpis.models import Kpi
@@ -254,6 +256,12 @@ def test_the_heatmap_switches_between_raw_and_fair(demo_db, demo_as, analysed):
         params={"period": period.label, "view": "fair", "format": "csv"},
     )
     assert "revenue_won_fair_ratio" in table.text.splitlines()[0]
+    api = manager.get(
+        f"/api/v1/units/{team.external_id}/heatmap",
+        params={"period": period.label, "view": "fair"},
+    ).json()
+    assert all(set(row["fair_ratio"]) <= {"revenue_won", "new_customers"} for row in api["rows"])
+    assert any(row["fair_ratio"].get("revenue_won") for row in api["rows"])
     unanalysed = manager.get(
         f"/units/{team.external_id}/heatmap", params={"period": "2025-Q1", "view": "fair"}
     )
@@ -330,3 +338,16 @@ def test_a_company_of_three_sellers_reads_why_there_is_no_fair_model(demo_db, de
     assert found["r2"] is None
     assert found["sellers_needed"] == 25
     assert [row["expected"] for row in found["sellers"]] == [None, None, None]
+
+
+def test_the_factors_follow_the_setting(demo_db, monkeypatch):
+    monkeypatch.setattr(
+        fairness_module, "get_settings", lambda: Settings(analytics_factors="potential")
+    )
+    period = demo_quarter(demo_db, back=1)
+    payload = fairness(RunContext(demo_db, period))
+    assert payload["factors"] == ["potential"]
+    terms = [c["term"] for c in payload["kpis"]["revenue_won"]["coefficients"]]
+    assert terms == ["constant", "log_potential"]
+    with pytest.raises(ValueError, match="astrology"):
+        Settings(analytics_factors="potential,astrology")
