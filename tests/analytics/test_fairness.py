@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.stats import spearmanr
 from sqlalchemy import func, select
 
 from tests.analytics.conftest import demo_login, demo_quarter, seller_of
 from touchline.analytics import fair_parts
 from touchline.analytics import fairness as fairness_module
 from touchline.analytics.dataset import Dataset, KpiFacts, SellerFacts, UnitFacts, load_dataset
+from touchline.analytics.fair_frontier import frontier
 from touchline.analytics.fairness import (
     MODELS,
     compare_units,
@@ -351,3 +353,48 @@ def test_the_factors_follow_the_setting(demo_db, monkeypatch):
     assert terms == ["constant", "log_potential"]
     with pytest.raises(ValueError, match="astrology"):
         Settings(analytics_factors="potential,astrology")
+
+
+def test_the_frontier_scores_sellers_against_their_inputs_and_names_peers():
+    rng = np.random.default_rng(5)
+    potential = rng.lognormal(14, 0.6, 60)
+    accounts = rng.integers(5, 20, 60).astype(float)
+    skill = rng.normal(size=60)
+    revenue = potential * np.exp(0.5 * skill) / 100
+    customers = rng.poisson(2 * np.exp(0.3 * skill)).astype(float)
+    found = frontier(np.column_stack([potential, accounts]), np.column_stack([revenue, customers]))
+    assert found.sellers == 60
+    assert 1 <= found.efficient < 20
+    assert np.nanmax(found.scores) == pytest.approx(1.0)
+    assert np.nanmin(found.scores) > 0
+    # A seller with twice the outputs of another on the same inputs is at least as efficient.
+    twice = frontier(
+        np.column_stack([np.append(potential, potential[0]), np.append(accounts, accounts[0])]),
+        np.column_stack(
+            [np.append(revenue, revenue[0] * 2), np.append(customers, customers[0] * 2 + 1)]
+        ),
+    )
+    assert twice.scores[60] == pytest.approx(1.0)
+    assert 60 in twice.peers[0]
+    efficient = {row for row in range(60) if found.scores[row] >= 1 - 1e-7}
+    assert all(set(peers) <= efficient for peers in found.peers)
+    assert frontier(np.ones((5, 2)), np.ones((5, 2))).efficient == 0  # too few sellers
+
+
+def test_the_frontier_on_the_demo_agrees_with_the_fair_ratio(demo_db, demo_as, analysed):
+    period = analysed(back=1)
+    payload = demo_db.get(AnalyticsResult, (period.label, "fairness")).payload
+    scores = payload["frontier"]["values"]
+    ratios = payload["kpis"]["revenue_won"]["values"]
+    shared = [key for key in scores if ratios[key]["ratio"] is not None]
+    assert len(shared) == 108
+    rho = spearmanr([scores[k]["score"] for k in shared], [ratios[k]["ratio"] for k in shared])
+    assert rho.statistic > 0.6
+    manager = demo_as(demo_login(demo_db, "manager"))
+    page = manager.get("/analytics/fair", params={"period": period.label})
+    assert "Relative efficiency (frontier)" in page.text
+    table = manager.get(
+        "/analytics/fair", params={"period": period.label, "table": "frontier", "format": "csv"}
+    )
+    assert table.text.startswith("seller_id,seller,unit,efficiency,peers")
+    assert len(table.text.splitlines()) - 1 < 108

@@ -24,7 +24,7 @@ from touchline.web.exports import Cell, Table, table_response, wants_download
 from touchline.web.templating import render
 
 router = APIRouter()
-TABLES = ("sellers", "units", "model")
+TABLES = ("sellers", "units", "model", "frontier")
 
 
 def sellers_table(found: FairView) -> Table:
@@ -93,6 +93,25 @@ def model_table(found: FairView) -> Table:
     )
 
 
+def frontier_table(found: FairView) -> Table:
+    """Return each visible seller's efficiency on the frontier and their visible peers."""
+    rows: list[list[Cell]] = [
+        [
+            r.external_id,
+            r.name,
+            r.unit,
+            r.score,
+            "; ".join(name or _("a seller in another unit") for name in r.peers),
+        ]
+        for r in found.frontier
+    ]
+    return Table(
+        f"{_('Frontier')} {found.period.label}",
+        ["seller_id", "seller", "unit", "efficiency", "peers"],
+        rows,
+    )
+
+
 def scatter_table(found: FairView) -> Table:
     rows: list[list[Cell]] = [
         [r.name, r.expected, r.actual, r.ratio] for r in found.sellers if r.expected is not None
@@ -143,7 +162,12 @@ def fair_page(
     chosen = chosen_period(period)
     found = fair_view(db, actor=actor, period=chosen, code=kpi, view=view)
     if wants_download(format):
-        builders = {"sellers": sellers_table, "units": units_table, "model": model_table}
+        builders = {
+            "sellers": sellers_table,
+            "units": units_table,
+            "model": model_table,
+            "frontier": frontier_table,
+        }
         if table not in builders:
             raise InvalidInput(
                 _("The table is one of %(tables)s.", tables=", ".join(TABLES)), field="table"

@@ -91,6 +91,18 @@ class UnitRow:
     fair_rank: int
 
 
+@dataclass(frozen=True)
+class FrontierRow:
+    """A seller's efficiency on the frontier and their peers' names (None for a peer the
+    viewer may not see)."""
+
+    external_id: str
+    name: str
+    unit: str
+    score: float
+    peers: list[str | None]
+
+
 @dataclass
 class FairView:
     """The fair comparison of one KPI in one period as the viewer may see it."""
@@ -106,6 +118,8 @@ class FairView:
     units: list[UnitRow] = field(default_factory=list)
     kpis: list[Kpi] = field(default_factory=list)
     sees_units: bool = False
+    frontier: list[FrontierRow] = field(default_factory=list)
+    frontier_fit: dict[str, Any] = field(default_factory=dict)
 
     @property
     def fitted(self) -> bool:
@@ -218,6 +232,28 @@ def fair_view(
                 item["ratio"],
             )
         )
+    frontier = payload.get("frontier", {})
+    found.frontier_fit = {k: v for k, v in frontier.items() if k != "values"}
+    shown: list[FrontierRow] = []
+    for seller_id, item in frontier.get("values", {}).items():
+        facts = sellers.get(seller_id)
+        if facts is None or not visible_seller(actor, int(seller_id), facts["unit_id"]):
+            continue
+        names: list[str | None] = []
+        for peer in item["peers"]:
+            other = sellers.get(str(peer))
+            visible = other is not None and visible_seller(actor, peer, other["unit_id"])
+            names.append(other["name"] if other and visible else None)
+        shown.append(
+            FrontierRow(
+                facts["external_id"],
+                facts["name"],
+                units.get(str(facts["unit_id"]), {}).get("name", ""),
+                item["score"],
+                names,
+            )
+        )
+    found.frontier = sorted(shown, key=lambda r: (-r.score, r.name))
     raw = _ranks([r.actual for r in rows])
     fair = _ranks([r.ratio for r in rows])
     rows = [
@@ -228,13 +264,13 @@ def fair_view(
     rows.sort(key=lambda r: (getattr(r, key) is None, getattr(r, key) or 0, r.name))
     found.sellers = rows
     if found.sees_units:
-        shown = [
+        teams = [
             u
             for u in model.get("units", [])
             if actor.sees_all or u["unit_id"] in actor.managed_unit_ids
         ]
-        raw_units = _ranks([u["actual_mean"] for u in shown])
-        fair_units = _ranks([u["fair_ratio"] for u in shown])
+        raw_units = _ranks([u["actual_mean"] for u in teams])
+        fair_units = _ranks([u["fair_ratio"] for u in teams])
         found.units = sorted(
             (
                 UnitRow(
@@ -250,7 +286,7 @@ def fair_view(
                     raw_units[i] or 0,
                     fair_units[i] or 0,
                 )
-                for i, u in enumerate(shown)
+                for i, u in enumerate(teams)
             ),
             key=lambda u: u.fair_rank if view == "fair" else u.raw_rank,
         )

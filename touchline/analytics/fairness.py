@@ -16,6 +16,9 @@ fair ratio of their sellers, shrunk toward the company's by empirical Bayes, so 
 three does not come first or last by chance). The team is not a factor of the seller's
 expected value: what a team does better stays in its sellers' ratios.
 
+A frontier view (fair_frontier.py, Data Envelopment Analysis) scores each seller's revenue
+and new customers against their potential and account base, naming efficient peers.
+
 The payload also holds the main result's fair ratios in the periods before the analysed
 one (each fitted on that period's values and factors), for the KPI effectiveness.
 """
@@ -32,6 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from touchline.analytics.dataset import TENURE_BANDS, Dataset, _accounts_at_start
+from touchline.analytics.fair_frontier import frontier
 from touchline.analytics.registry import Payload, RunContext, analysis
 from touchline.config import get_settings
 from touchline.org.models import Seller
@@ -399,6 +403,42 @@ def history_ratios(
     return found
 
 
+FRONTIER_INPUTS = ("potential", "accounts")
+FRONTIER_OUTPUTS = ("revenue_won", "new_customers")
+
+
+def frontier_payload(dataset: Dataset) -> dict[str, Any]:
+    """Return the sellers' efficiency on the frontier of revenue and new customers
+    against the chosen factors that are inputs (potential, accounts), with their peers."""
+    inputs = [f for f in FRONTIER_INPUTS if f in chosen_factors()]
+    outputs = [code for code in FRONTIER_OUTPUTS if code in dataset.kpis]
+    if not inputs or not outputs:
+        return {"inputs": inputs, "outputs": outputs, "sellers": 0, "efficient": 0, "values": {}}
+    columns = {
+        "potential": [s.potential if s.potential is not None else np.nan for s in dataset.sellers],
+        "accounts": [float(s.accounts_at_start) for s in dataset.sellers],
+    }
+    found = frontier(
+        np.column_stack([np.array(columns[f], float) for f in inputs]),
+        np.column_stack([dataset.current(code) for code in outputs]),
+    )
+    ids = [s.id for s in dataset.sellers]
+    return {
+        "inputs": inputs,
+        "outputs": outputs,
+        "sellers": found.sellers,
+        "efficient": found.efficient,
+        "values": {
+            str(ids[row]): {
+                "score": float(found.scores[row]),
+                "peers": [ids[peer] for peer in found.peers[row]],
+            }
+            for row in range(dataset.size)
+            if np.isfinite(found.scores[row])
+        },
+    }
+
+
 @analysis(KEY, order=10)
 def fairness(context: RunContext) -> Payload:
     """Expected, actual and fair ratio per seller for each modelled result KPI, the units
@@ -425,6 +465,7 @@ def fairness(context: RunContext) -> Payload:
             if unit_id in {s.unit_id for s in dataset.sellers}
         },
         "history": history_ratios(context.session, dataset),
+        "frontier": frontier_payload(dataset),
     }
 
 
