@@ -27,17 +27,19 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
 import statsmodels.api as sm
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from touchline.analytics.dataset import TENURE_BANDS, Dataset, _accounts_at_start
+from touchline.analytics.dataset import TENURE_BANDS, Dataset
 from touchline.analytics.fair_frontier import frontier
 from touchline.analytics.registry import Payload, RunContext, analysis
 from touchline.config import get_settings
+from touchline.crm.models import Account, Deal
 from touchline.org.models import Seller
 from touchline.org.periods import Period
 
@@ -132,26 +134,42 @@ def dataset_factors(dataset: Dataset, factors: tuple[str, ...] | None = None) ->
     )
 
 
+def first_wins(session: Session, dataset: Dataset) -> list[np.ndarray]:
+    """Return per seller row the days on which their territory's accounts first had a won
+    deal closed, sorted (one query for every period of the history)."""
+    territories = dict(session.execute(select(Seller.id, Seller.territory_id)).all())
+    query = (
+        select(Account.territory_id, func.min(Deal.close_date))
+        .join(Deal, Deal.account_id == Account.id)
+        .where(Deal.status == "won", Account.territory_id.is_not(None))
+        .group_by(Account.id, Account.territory_id)
+    )
+    days: dict[int, list[date]] = {}
+    for territory, day in session.execute(query):
+        if territory is not None and day is not None:
+            days.setdefault(int(territory), []).append(day)
+    arrays = {t: np.sort(np.array(found, dtype="datetime64[D]")) for t, found in days.items()}
+    empty = np.array([], dtype="datetime64[D]")
+    return [arrays.get(territories.get(s.id) or -1, empty) for s in dataset.sellers]
+
+
 def period_factors(
-    session: Session, dataset: Dataset, period: Period, factors: tuple[str, ...] | None = None
+    dataset: Dataset,
+    period: Period,
+    wins: list[np.ndarray],
+    factors: tuple[str, ...] | None = None,
 ) -> Factors:
     """Return the factors of the dataset's sellers as they stood when ``period`` began:
-    the account base inherited then and the tenure at its first day (one query)."""
-    territories = dict(
-        session.execute(
-            select(Seller.id, Seller.territory_id).where(
-                Seller.id.in_([s.id for s in dataset.sellers])
-            )
-        ).all()
-    )
-    accounts = _accounts_at_start(session, period.start)
+    the account base inherited then (from ``first_wins``) and the tenure at its first day."""
+    start = np.datetime64(period.start, "D")
+    accounts = [float(np.searchsorted(found, start, side="left")) for found in wins]
     tenure = [
         max((period.start - s.hire_date).days / 365.25, 0.0) if s.hire_date else np.nan
         for s in dataset.sellers
     ]
     return factor_matrix(
         np.array([s.potential if s.potential is not None else np.nan for s in dataset.sellers]),
-        np.array([accounts.get(territories.get(s.id) or -1, 0) for s in dataset.sellers], float),
+        np.array(accounts, float),
         np.array(tenure, float),
         factors if factors is not None else chosen_factors(),
     )
@@ -385,10 +403,9 @@ def history_ratios(
     found: dict[str, dict[str, Any]] = {}
     if code not in dataset.kpis:
         return found
+    wins = first_wins(session, dataset) if len(dataset.history) > 1 else []
     for back, period in enumerate(reversed(dataset.history[:-1]), start=1):
-        fitted = fit_model(
-            model, dataset.column(code, back), period_factors(session, dataset, period)
-        )
+        fitted = fit_model(model, dataset.column(code, back), period_factors(dataset, period, wins))
         ratio = fitted.ratio
         found[period.label] = {
             "r2": fitted.r2,
