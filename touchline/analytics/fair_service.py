@@ -199,6 +199,8 @@ def fair_view(
     row = stored(session, period, FAIRNESS)
     payload = row.payload if row else {}
     model = payload.get("kpis", {}).get(code)
+    if model is not None and "family" not in model:
+        model = None  # stored by an earlier release: shown as not computed until a new run
     found = FairView(
         period,
         code,
@@ -320,7 +322,7 @@ def seller_fair_result(
     for period in periods:
         row = stored(session, period, FAIRNESS)
         model = (row.payload if row else {}).get("kpis", {}).get(MAIN_RESULT)
-        if not model or model.get("r2") is None:
+        if not model or model.get("r2") is None or "measure" not in model:
             continue
         item = model.get("values", {}).get(str(seller_id))
         if item and item["expected"] and item["actual"] is not None:
