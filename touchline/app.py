@@ -22,6 +22,7 @@ from touchline import i18n
 from touchline.analytics import api as analytics_api
 from touchline.analytics import behaviour_api as analytics_behaviour_api
 from touchline.analytics import behaviour_pages as analytics_behaviour_pages
+from touchline.analytics import fair_api, fair_pages
 from touchline.analytics import pages as analytics_pages
 from touchline.analytics import training_pages as analytics_training_pages
 from touchline.auth import api as auth_api
@@ -249,6 +250,8 @@ def create_app(
         coaching_api.router,
         analytics_api.router,
         analytics_behaviour_api.router,
+        fair_pages.router,
+        fair_api.router,
     ):
         app.include_router(router)
 

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     analytics_group_training_min: int = Field(
         default=3, ge=2, description="Sellers of a unit sharing a gap that make a group training"
     )
+    analytics_factors: str = Field(
+        default="potential,accounts,tenure",
+        description="Factors outside a seller's control in the fairness model, comma-separated",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -79,6 +83,17 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"unknown time zone {value!r}: use an IANA name") from error
         return value
+
+    @field_validator("analytics_factors")
+    @classmethod
+    def _known_factors(cls, value: str) -> str:
+        chosen = [item.strip() for item in value.split(",") if item.strip()]
+        unknown = sorted(set(chosen) - {"potential", "accounts", "tenure"})
+        if not chosen or unknown:
+            raise ValueError(
+                f"unknown analytics factors {unknown or value!r}: use potential, accounts, tenure"
+            )
+        return ",".join(dict.fromkeys(chosen))
 
     @property
     def is_default_sqlite(self) -> bool:

@@ -64,6 +64,12 @@ def sections() -> list[Section]:
             ),
             ("training",),
         ),
+        Section(
+            "/analytics/effectiveness",
+            _("KPI effectiveness"),
+            _("Which KPIs relate to later fair results, and which are only statistics."),
+            ("effectiveness",),
+        ),
     ]
 
 

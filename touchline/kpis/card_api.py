@@ -138,11 +138,24 @@ def get_heatmap(
     period: str | None = None,
     sort: str = "name",
     desc: bool = False,
+    view: str = "raw",
 ) -> HeatmapRead:
     unit = org.get_unit(db, actor=actor, external_id=external_id)
     found = unit_heatmap(
-        db, actor=actor, unit=unit, period=chosen_period(period), sort=sort, descending=desc
+        db,
+        actor=actor,
+        unit=unit,
+        period=chosen_period(period),
+        sort=sort,
+        descending=desc,
+        view=view,
     )
+    fair = {
+        (card.seller.id, kpi.code): cell
+        for card in found.cards
+        for kpi in found.columns
+        if (cell := found.fair_cell(card, kpi)) is not None
+    }
     return HeatmapRead(
         unit=unit.external_id,
         period=found.period.label,
@@ -154,6 +167,16 @@ def get_heatmap(
                 balanced_index=card.balanced_index,
                 attainment={line.kpi.code: line.attainment for line in card.lines},
                 light={line.kpi.code: line.light for line in card.lines},
+                fair_ratio={
+                    k.code: fair[(card.seller.id, k.code)][0]
+                    for k in found.columns
+                    if (card.seller.id, k.code) in fair
+                },
+                fair_light={
+                    k.code: fair[(card.seller.id, k.code)][1]
+                    for k in found.columns
+                    if (card.seller.id, k.code) in fair
+                },
             )
             for card in found.cards
         ],

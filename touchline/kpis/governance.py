@@ -1,8 +1,13 @@
 """The governance report: few KPIs per card, every level present, every KPI tied to an
-objective and a decision rule, and no KPI imposed from outside a seller's reporting line."""
+objective and a decision rule, no KPI imposed from outside a seller's reporting line, and
+the KPIs that are "only statistics" (related to no later result).
+
+Which KPIs are only statistics the analytics find (they sit above the KPIs): they
+register the finding's source with ``register_only_statistics``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -58,12 +63,31 @@ class Imposed:
     by: str
 
 
+@dataclass(frozen=True)
+class OnlyStatistics:
+    """A KPI related to no later result: its code, the evidence in words and where to read it."""
+
+    code: str
+    evidence: str
+    link: str
+
+
+OnlyStatisticsSource = Callable[[Session], list[OnlyStatistics]]
+_ONLY_STATISTICS: list[OnlyStatisticsSource] = []
+
+
+def register_only_statistics(source: OnlyStatisticsSource) -> None:
+    """Make ``source`` the provider of the "only statistics" finding (replacing any before)."""
+    _ONLY_STATISTICS[:] = [source]
+
+
 @dataclass
 class GovernanceReport:
     templates: list[TemplateCheck] = field(default_factory=list)
     without_rule: list[tuple[Kpi, str]] = field(default_factory=list)
     without_objective: list[tuple[Kpi, str]] = field(default_factory=list)
     imposed: list[Imposed] = field(default_factory=list)
+    only_statistics: list[tuple[Kpi, str, OnlyStatistics]] = field(default_factory=list)
     limit: int = 7
 
     @property
@@ -73,6 +97,7 @@ class GovernanceReport:
             + len(self.without_rule)
             + len(self.without_objective)
             + len(self.imposed)
+            + len(self.only_statistics)
         )
 
 
@@ -121,6 +146,12 @@ def governance_report(
     day = today or company_today()
     report.templates = template_checks(session, today=day)
     on_cards = set(session.scalars(select(ScorecardLine.kpi_id).distinct()))
+    by_code = {kpi.code: kpi for kpi in kpis.values()}
+    for source in _ONLY_STATISTICS:
+        for finding in source(session):
+            found = by_code.get(finding.code)
+            if found is not None and found.status == "active":
+                report.only_statistics.append((found, display_name(found), finding))
     for kpi in sorted(kpis.values(), key=lambda k: (k.level, k.code)):
         if kpi.status != "active":
             continue

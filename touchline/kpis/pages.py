@@ -156,11 +156,14 @@ def heatmap(
     period: str | None = None,
     sort: str = "name",
     desc: bool = False,
+    view: str = "raw",
     format: str | None = None,
 ) -> Response:
     unit = org.get_unit(db, actor=actor, external_id=external_id)
     chosen = chosen_period(period)
-    found = unit_heatmap(db, actor=actor, unit=unit, period=chosen, sort=sort, descending=desc)
+    found = unit_heatmap(
+        db, actor=actor, unit=unit, period=chosen, sort=sort, descending=desc, view=view
+    )
     if wants_download(format):
         return table_response(
             heatmap_table(found),

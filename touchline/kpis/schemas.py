@@ -195,6 +195,9 @@ class HeatmapRow(BaseModel):
     balanced_index: float | None
     attainment: dict[str, float | None]
     light: dict[str, str]
+    # With view=fair: the result KPIs' fair ratios (actual / expected) and their lights.
+    fair_ratio: dict[str, float] = {}
+    fair_light: dict[str, str] = {}
 
 
 class HeatmapRead(BaseModel):

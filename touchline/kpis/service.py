@@ -55,14 +55,20 @@ def heatmap_table(heatmap: Heatmap) -> Table:
     """Return the heatmap as a table: per seller the balanced index and each KPI's actual,
     target and attainment, unrounded."""
     columns = ["seller_id", "seller", "balanced_index"]
+    fair = heatmap.view == "fair"
     for kpi in heatmap.columns:
         columns += [f"{kpi.code}_actual", f"{kpi.code}_target", f"{kpi.code}_attainment"]
+        if fair and kpi.level == "result":
+            columns.append(f"{kpi.code}_fair_ratio")
     rows = []
     for card in heatmap.cards:
         row: list[Cell] = [card.seller.external_id, card.seller.name, card.balanced_index]
         for kpi in heatmap.columns:
             line = heatmap.cell(card, kpi)
             row += [line.actual, line.target, line.attainment] if line else [None, None, None]
+            if fair and kpi.level == "result":
+                cell = heatmap.fair_cell(card, kpi)
+                row.append(cell[0] if cell else None)
         rows.append(row)
     return Table(f"{heatmap.unit.name} {heatmap.period.label}", columns, rows)
 

@@ -200,6 +200,10 @@ def governance_page(
             [item.seller.external_id, "imposed", f"{item.kpi_name} ({item.by})"]
             for item in report.imposed
         ]
+        findings += [
+            ["", "only_statistics", f"{kpi.code} ({finding.evidence})"]
+            for kpi, _name, finding in report.only_statistics
+        ]
         table = Table(_("Governance"), ["where", "finding", "what"], findings)
         return table_response(table, filename="governance", format=str(format))
     return render(request, "kpis/governance.html", {"report": report, "level_label": level_label})
