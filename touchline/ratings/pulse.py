@@ -26,10 +26,11 @@ from touchline.crm.models import Activity, PulseAnswer
 from touchline.db import utcnow
 from touchline.errors import Forbidden, InvalidInput, NotFound
 from touchline.i18n import gettext as _
+from touchline.kpis.catalogue import sync_builtin_kpis
 from touchline.kpis.compute import ANONYMITY_MINIMUM, company_today
 from touchline.kpis.metrics import Level
 from touchline.kpis.models import TimeAggregation
-from touchline.kpis.scorecards import build_cards
+from touchline.kpis.scorecards import CardBook, scaled_target
 from touchline.org.models import Seller, Unit
 from touchline.org.periods import Period, PeriodKind, period_containing
 from touchline.ratings.models import Origin
@@ -217,17 +218,22 @@ def activity_targets(
     chosen = [month]
     while len(chosen) < months:
         chosen.insert(0, chosen[0].previous())
+    # The cards' targets only (no values): one book of lines for every month.
+    sync_builtin_kpis(session)
+    book = CardBook(session, sellers)
     found = []
     for period in chosen:
         total = 0.0
-        for card in build_cards(session, sellers, period, today=today):
-            for line in card.lines:
-                if (
-                    line.kpi.level == Level.ACTIVITY
-                    and line.kpi.time_aggregation == TimeAggregation.SUM
-                    and line.target is not None
-                ):
-                    total += line.target
+        for seller in sellers:
+            for line in book.lines_of(seller, period.start):
+                kpi = book.kpis[line.kpi_id]
+                if kpi.level != Level.ACTIVITY or kpi.time_aggregation != TimeAggregation.SUM:
+                    continue
+                version = book.versions.in_force(kpi.id, period.start)
+                target = line.target if line.target is not None else version.target
+                scaled = scaled_target(target, kpi, period)
+                if scaled is not None:
+                    total += scaled
         found.append((period.label, total))
     return found
 
