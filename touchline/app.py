@@ -21,6 +21,8 @@ import touchline.models
 from touchline import i18n
 from touchline.analytics import api as analytics_api
 from touchline.analytics import pages as analytics_pages
+from touchline.analytics import warning_api as analytics_warning_api
+from touchline.analytics import warning_pages as analytics_warning_pages
 from touchline.auth import api as auth_api
 from touchline.auth import pages as auth_pages
 from touchline.auth.sessions import SessionMiddleware
@@ -235,6 +237,7 @@ def create_app(
         coaching_pages.router,
         coaching_conversation_pages.router,
         analytics_pages.router,
+        analytics_warning_pages.router,
         auth_api.router,
         org_api.router,
         crm_api.router,
@@ -243,6 +246,7 @@ def create_app(
         ratings_api.router,
         coaching_api.router,
         analytics_api.router,
+        analytics_warning_api.router,
     ):
         app.include_router(router)
 

@@ -40,17 +40,19 @@ SellerPageBuilder = Callable[[Session, Actor, Seller], list[Part]]
 
 def _dashboard_builders() -> tuple[DashboardBuilder, ...]:
     # Imported when first asked: the domains' parts import this module for ``Part``.
+    from touchline.analytics import warning_parts
     from touchline.coaching import parts as coaching
     from touchline.ratings import parts as ratings
 
-    return (ratings.dashboard_parts, coaching.dashboard_parts)
+    return (ratings.dashboard_parts, coaching.dashboard_parts, warning_parts.dashboard_parts)
 
 
 def _seller_page_builders() -> tuple[SellerPageBuilder, ...]:
+    from touchline.analytics import warning_parts
     from touchline.coaching import parts as coaching
     from touchline.ratings import parts as ratings
 
-    return (ratings.seller_page_parts, coaching.seller_page_parts)
+    return (ratings.seller_page_parts, coaching.seller_page_parts, warning_parts.seller_page_parts)
 
 
 def _by_slot(parts: Sequence[Part]) -> dict[str, list[Part]]:

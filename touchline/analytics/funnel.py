@@ -1,0 +1,524 @@
+"""The funnel: stage-to-stage conversion and time in stage per seller against their
+unit, showing where in the process each seller loses deals (docs/analytics.md,
+"Funnel").
+
+The deals are those created in the ``WINDOW_PERIODS`` periods ending with the analysed
+one, as they stood on its pace day (the running period's last day of data, an ended
+period's last day): a deal closed later is still open then.
+
+- **With stage history** (``DealStageChange`` for at least half of those deals) the
+  stages are ordered by where they usually come in a deal's history; a deal in a stage
+  either *advanced* (entered a later stage, or was won from it), was *lost* from it
+  (closed lost while it was the deal's last stage) or is *still in it*. Stages named
+  "Closed ..." are the outcome, not a stage: the deal's status says it.
+- **Without** it, the funnel is created -> closed -> won: every deal is in one stage,
+  open, until it is won or lost.
+
+Conversion of a step is advanced / (advanced + lost): deals still in the stage are left
+out (they are neither), with a Wilson interval per seller. Time in a stage runs from
+entering it to leaving it (the next stage or the close); a deal still in it is censored
+at the pace day, so the median is the Kaplan–Meier median (statsmodels
+``SurvfuncRight``) with its interval. A seller **loses deals at a step** when the whole
+interval of their conversion lies below their unit's rate, and is **slow in a stage**
+when the whole interval of their median lies above the unit's median; the unit's
+figures pool its field sellers' deals (the seller's among them).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from statsmodels.duration.survfunc import SurvfuncRight
+from statsmodels.stats.proportion import proportion_confint
+
+from touchline.analytics.registry import Payload, RunContext, analysis, stored_payload
+from touchline.analytics.warnings import pace_day
+from touchline.auth.policy import Actor
+from touchline.crm.models import Deal, DealStageChange
+from touchline.i18n import gettext as _
+from touchline.kpis.compute import company_today
+from touchline.org.models import Seller, Unit
+from touchline.org.periods import Period
+from touchline.org.service import get_seller
+from touchline.web.exports import Table
+
+KEY = "funnel"
+WINDOW_PERIODS = 4
+CONFIDENCE = 0.95
+# Fewer resolved deals in a step than this and a seller's rate is shown, never flagged.
+MIN_DEALS = 5
+MIN_HISTORY_SHARE = 0.5
+OPEN_STAGE = "open"
+WON = "won"
+
+
+@dataclass(frozen=True)
+class DealFacts:
+    """A deal as it stood on the pace day."""
+
+    id: int
+    seller_id: int
+    created: date
+    closed: date | None  # None: still open on the pace day
+    won: bool
+
+
+@dataclass
+class Passage:
+    """One deal's passage through one stage."""
+
+    stage: str
+    days: float
+    left: bool  # False: still in the stage on the pace day (censored)
+    outcome: str  # advanced, lost or open
+
+
+@dataclass
+class Tally:
+    """What a group of deals did in each stage: outcomes, and times with censoring."""
+
+    advanced: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    lost: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    still: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    days: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    left: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    deals: int = 0
+    won: int = 0
+
+    def add(self, passages: list[Passage], won: bool) -> None:
+        self.deals += 1
+        self.won += int(won)
+        for passage in passages:
+            {"advanced": self.advanced, "lost": self.lost, "open": self.still}[passage.outcome][
+                passage.stage
+            ] += 1
+            self.days[passage.stage].append(passage.days)
+            self.left[passage.stage].append(passage.left)
+
+
+def window_of(period: Period) -> list[Period]:
+    """Return the ``WINDOW_PERIODS`` periods ending with ``period``, oldest first."""
+    found = [period]
+    while len(found) < WINDOW_PERIODS:
+        found.insert(0, found[0].previous())
+    return found
+
+
+def passages_with_history(
+    deal: DealFacts, history: list[tuple[date, str]], order: dict[str, int], day: date
+) -> list[Passage]:
+    """Return the deal's passages through the stages of its history (sorted by day)."""
+    steps = sorted(history, key=lambda item: (item[0], order.get(item[1], 0)))
+    found: list[Passage] = []
+    for index, (entered, stage) in enumerate(steps):
+        if index + 1 < len(steps):
+            leaves: date | None = steps[index + 1][0]
+            outcome = "advanced"
+        elif deal.closed is not None:
+            leaves = deal.closed
+            outcome = "advanced" if deal.won else "lost"
+        else:
+            leaves, outcome = None, "open"
+        end = leaves if leaves is not None else day
+        found.append(Passage(stage, float((end - entered).days), leaves is not None, outcome))
+    return found
+
+
+def passages_from_outcome(deal: DealFacts, day: date) -> list[Passage]:
+    """Return the deal's one passage through "open": to its close, or censored."""
+    if deal.closed is None:
+        return [Passage(OPEN_STAGE, float((day - deal.created).days), False, "open")]
+    outcome = "advanced" if deal.won else "lost"
+    return [Passage(OPEN_STAGE, float((deal.closed - deal.created).days), True, outcome)]
+
+
+def stage_order(histories: dict[int, list[tuple[date, str]]]) -> list[str]:
+    """Return the stages in the order they usually come: by their mean position in a
+    deal's history (first seen breaks ties)."""
+    positions: dict[str, list[int]] = defaultdict(list)
+    for history in histories.values():
+        for position, (_day, stage) in enumerate(sorted(history)):
+            positions[stage].append(position)
+    return sorted(positions, key=lambda stage: (float(np.mean(positions[stage])), stage))
+
+
+def km_median(
+    days: list[float], left: list[bool]
+) -> tuple[float | None, float | None, float | None]:
+    """Return the Kaplan–Meier median time with its interval (None where the survival
+    curve does not reach so far: more than half still in the stage)."""
+    if not days or not any(left):
+        return None, None, None
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        survival = SurvfuncRight(np.asarray(days, dtype=float), np.asarray(left, dtype=float))
+        median = float(survival.quantile(0.5))
+        try:
+            low, high = survival.quantile_ci(0.5, alpha=1 - CONFIDENCE)
+        except (ValueError, IndexError, ZeroDivisionError):
+            low, high = np.nan, np.nan
+    return _number(median), _number(float(low)), _number(float(high))
+
+
+def _number(value: float) -> float | None:
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
+def funnel_steps(stages: list[str]) -> list[dict[str, str]]:
+    found = [
+        {"key": f"{stages[i]}>{stages[i + 1]}", "from": stages[i], "to": stages[i + 1]}
+        for i in range(len(stages) - 1)
+    ]
+    found.append({"key": f"{stages[-1]}>{WON}", "from": stages[-1], "to": WON})
+    return found
+
+
+def _rate(advanced: int, lost: int) -> tuple[float | None, float | None, float | None]:
+    resolved = advanced + lost
+    if resolved == 0:
+        return None, None, None
+    low, high = proportion_confint(advanced, resolved, alpha=1 - CONFIDENCE, method="wilson")
+    return advanced / resolved, float(low), float(high)
+
+
+def summarise_tally(tally: Tally, stages: list[str], steps: list[dict[str, str]]) -> dict[str, Any]:
+    rows = []
+    for step in steps:
+        stage = step["from"]
+        advanced, lost = tally.advanced[stage], tally.lost[stage]
+        rate, low, high = _rate(advanced, lost)
+        rows.append(
+            {
+                "key": step["key"],
+                "entered": advanced + lost + tally.still[stage],
+                "advanced": advanced,
+                "lost": lost,
+                "open": tally.still[stage],
+                "rate": rate,
+                "low": low,
+                "high": high,
+            }
+        )
+    times = []
+    for stage in stages:
+        median, low, high = km_median(tally.days[stage], tally.left[stage])
+        times.append(
+            {
+                "stage": stage,
+                "deals": len(tally.days[stage]),
+                "left": int(sum(tally.left[stage])),
+                "median": median,
+                "low": low,
+                "high": high,
+            }
+        )
+    if stages == [OPEN_STAGE]:
+        # created -> closed -> won
+        closed = tally.advanced[OPEN_STAGE] + tally.lost[OPEN_STAGE]
+        reached = [tally.deals, closed, tally.won]
+    else:
+        reached = [len(tally.days[stage]) for stage in stages] + [tally.won]
+    return {
+        "deals": tally.deals,
+        "won": tally.won,
+        "steps": rows,
+        "times": times,
+        "reached": reached,
+    }
+
+
+def load_deals(
+    session: Session, start: date, day: date
+) -> tuple[list[DealFacts], dict[int, list[tuple[date, str]]]]:
+    """Return the deals created from ``start`` to ``day`` as they stood on ``day``, and
+    their stage history up to ``day`` (stages named "Closed ..." left out)."""
+    deals = [
+        DealFacts(
+            deal_id,
+            seller_id,
+            created,
+            closed if closed is not None and closed <= day and status != "open" else None,
+            status == "won" and closed is not None and closed <= day,
+        )
+        for deal_id, seller_id, created, closed, status in session.execute(
+            select(Deal.id, Deal.seller_id, Deal.created_date, Deal.close_date, Deal.status).where(
+                Deal.created_date.between(start, day)
+            )
+        )
+    ]
+    histories: dict[int, list[tuple[date, str]]] = defaultdict(list)
+    for deal_id, stage, entered in session.execute(
+        select(DealStageChange.deal_id, DealStageChange.stage, DealStageChange.entered_on)
+        .join(Deal, Deal.id == DealStageChange.deal_id)
+        .where(Deal.created_date.between(start, day), DealStageChange.entered_on <= day)
+    ):
+        if not stage.strip().lower().startswith("closed"):
+            histories[deal_id].append((entered, stage))
+    return deals, histories
+
+
+def funnel_of(session: Session, period: Period, *, today: date) -> Payload:
+    """Return the funnel of every field seller and team over the window ending with
+    ``period``, as of its pace day."""
+    day = pace_day(session, period, today) or period.start
+    start = window_of(period)[0].start
+    deals, histories = load_deals(session, start, day)
+    with_history = [deal for deal in deals if histories.get(deal.id)]
+    mode = "stages" if deals and len(with_history) >= MIN_HISTORY_SHARE * len(deals) else "outcomes"
+    if mode == "stages":
+        stages = stage_order({deal.id: histories[deal.id] for deal in with_history})
+        order = {stage: position for position, stage in enumerate(stages)}
+        counted = with_history
+    else:
+        stages, order, counted = [OPEN_STAGE], {}, deals
+    units = {unit.id: unit for unit in session.scalars(select(Unit))}
+    managers = {unit.manager_id for unit in units.values() if unit.manager_id is not None}
+    sellers = {
+        seller.id: seller
+        for seller in session.scalars(select(Seller).where(Seller.active.is_(True)))
+        if seller.id not in managers
+    }
+    by_seller: dict[int, Tally] = defaultdict(Tally)
+    by_unit: dict[int, Tally] = defaultdict(Tally)
+    company = Tally()
+    for deal in counted:
+        seller = sellers.get(deal.seller_id)
+        if seller is None:
+            continue
+        passages = (
+            passages_with_history(deal, histories[deal.id], order, day)
+            if mode == "stages"
+            else passages_from_outcome(deal, day)
+        )
+        for tally in (by_seller[seller.id], by_unit[seller.unit_id], company):
+            tally.add(passages, deal.won)
+    steps = funnel_steps(stages)
+    unit_rows = {
+        str(unit_id): {
+            "external_id": units[unit_id].external_id,
+            "name": units[unit_id].name,
+            **summarise_tally(tally, stages, steps),
+        }
+        for unit_id, tally in sorted(by_unit.items())
+    }
+    seller_rows: dict[str, Any] = {}
+    for seller_id, tally in sorted(by_seller.items()):
+        seller = sellers[seller_id]
+        own = summarise_tally(tally, stages, steps)
+        unit = unit_rows[str(seller.unit_id)]
+        weakest, widest = None, 0.0
+        for mine, theirs in zip(own["steps"], unit["steps"], strict=True):
+            resolved = mine["advanced"] + mine["lost"]
+            mine["unit_rate"] = theirs["rate"]
+            mine["gap"] = (
+                mine["rate"] - theirs["rate"]
+                if mine["rate"] is not None and theirs["rate"] is not None
+                else None
+            )
+            mine["loses"] = bool(
+                resolved >= MIN_DEALS
+                and mine["high"] is not None
+                and theirs["rate"] is not None
+                and mine["high"] < theirs["rate"]
+            )
+            if mine["loses"] and mine["gap"] is not None and -mine["gap"] > widest:
+                weakest, widest = mine["key"], -mine["gap"]
+        for mine, theirs in zip(own["times"], unit["times"], strict=True):
+            mine["unit_median"] = theirs["median"]
+            mine["slow"] = bool(
+                mine["low"] is not None
+                and theirs["median"] is not None
+                and mine["low"] > theirs["median"]
+            )
+        seller_rows[str(seller_id)] = {
+            "external_id": seller.external_id,
+            "name": seller.name,
+            "unit_id": seller.unit_id,
+            "weakest": weakest,
+            **own,
+        }
+    return {
+        "period": period.label,
+        "as_of": day.isoformat(),
+        "window": [start.isoformat(), day.isoformat()],
+        "window_periods": [p.label for p in window_of(period)],
+        "mode": mode,
+        "stages": stages,
+        "funnel": ["created", "closed", WON] if mode == "outcomes" else [*stages, WON],
+        "steps": steps,
+        "confidence": CONFIDENCE,
+        "min_deals": MIN_DEALS,
+        "company": summarise_tally(company, stages, steps),
+        "units": unit_rows,
+        "sellers": seller_rows,
+    }
+
+
+@analysis(KEY, order=50)
+def funnel(context: RunContext) -> Payload:
+    """Conversion and time in stage per seller against their unit."""
+    return funnel_of(context.session, context.period, today=company_today())
+
+
+# --- what a viewer sees ------------------------------------------------------------------
+
+
+@dataclass
+class FunnelView:
+    """The funnel of a period as far as the viewer reaches: the units they manage, the
+    sellers they may see (each against their unit), the company for leaders."""
+
+    period: Period
+    computed: bool
+    payload: dict[str, Any] = field(default_factory=dict)
+    units: list[dict[str, Any]] = field(default_factory=list)
+    sellers: list[dict[str, Any]] = field(default_factory=list)
+    company: dict[str, Any] | None = None
+
+    @property
+    def steps(self) -> list[dict[str, str]]:
+        return list(self.payload.get("steps", []))
+
+    @property
+    def stages(self) -> list[str]:
+        return list(self.payload.get("stages", []))
+
+
+def funnel_view(
+    session: Session, *, actor: Actor, period: Period, seller: str | None = None
+) -> FunnelView:
+    """Return the stored funnel of ``period`` that ``actor`` may see, optionally for one
+    seller (by external id); refuses a seller the actor may not see, naming the field."""
+    focus = get_seller(session, actor=actor, external_id=seller) if seller else None
+    payload = stored_payload(session, period, KEY)
+    if payload is None:
+        return FunnelView(period, computed=False)
+    visible = set(session.scalars(select(Seller.id).where(actor.sellers_clause())))
+    sellers = [
+        {"id": int(seller_id), **entry}
+        for seller_id, entry in payload.get("sellers", {}).items()
+        if int(seller_id) in visible and (focus is None or int(seller_id) == focus.id)
+    ]
+    units = [
+        {"id": int(unit_id), **entry}
+        for unit_id, entry in payload.get("units", {}).items()
+        if actor.can_manage_unit(int(unit_id)) and (focus is None or int(unit_id) == focus.unit_id)
+    ]
+    return FunnelView(
+        period,
+        computed=True,
+        payload=payload,
+        units=sorted(units, key=lambda unit: str(unit["name"])),
+        sellers=sorted(sellers, key=lambda row: str(row["name"])),
+        company=payload.get("company") if actor.sees_all and focus is None else None,
+    )
+
+
+def stage_label(stage: str) -> str:
+    """Return a stage's name as shown: the outcome stages translated, imported ones as is."""
+    return {
+        OPEN_STAGE: _("open"),
+        WON: _("won"),
+        "created": _("created"),
+        "closed": _("closed"),
+    }.get(stage, stage)
+
+
+def funnel_table(view: FunnelView) -> Table:
+    """Return one row per visible seller and step, next to the unit's figures."""
+    rows = []
+    for row in view.sellers:
+        for step, mine in zip(view.steps, row["steps"], strict=True):
+            time: dict[str, Any] = next((t for t in row["times"] if t["stage"] == step["from"]), {})
+            rows.append(
+                [
+                    row["external_id"],
+                    row["name"],
+                    step["from"],
+                    step["to"],
+                    mine["entered"],
+                    mine["advanced"],
+                    mine["lost"],
+                    mine["open"],
+                    mine["rate"],
+                    mine["low"],
+                    mine["high"],
+                    mine["unit_rate"],
+                    mine["loses"],
+                    time.get("median"),
+                    time.get("low"),
+                    time.get("high"),
+                    time.get("unit_median"),
+                    time.get("slow"),
+                ]
+            )
+    return Table(
+        _("Funnel"),
+        [
+            "seller",
+            "name",
+            "from_stage",
+            "to_stage",
+            "entered",
+            "advanced",
+            "lost",
+            "still_open",
+            "conversion",
+            "conversion_low",
+            "conversion_high",
+            "unit_conversion",
+            "loses_deals_here",
+            "median_days_in_stage",
+            "median_low",
+            "median_high",
+            "unit_median_days",
+            "slow_here",
+        ],
+        rows,
+    )
+
+
+@dataclass(frozen=True)
+class FunnelChart:
+    """The funnel chart of the page's headline group, with the numbers behind it."""
+
+    who: str
+    option: dict[str, Any]
+    table: Table
+
+
+def funnel_chart(view: FunnelView) -> FunnelChart | None:
+    """Return the chart of the one visible seller, else the one unit, else the company;
+    None when the viewer sees none of them."""
+    if len(view.sellers) == 1:
+        who, reached = view.sellers[0]["name"], view.sellers[0]["reached"]
+    elif len(view.units) == 1:
+        who, reached = view.units[0]["name"], view.units[0]["reached"]
+    elif view.company is not None:
+        who, reached = _("The company"), view.company["reached"]
+    else:
+        return None
+    labels = [stage_label(stage) for stage in view.payload.get("funnel", [])]
+    data = [{"name": label, "value": value} for label, value in zip(labels, reached, strict=True)]
+    option = {
+        "tooltip": {"trigger": "item"},
+        "series": [
+            {
+                "type": "funnel",
+                "left": "10%",
+                "width": "80%",
+                "sort": "none",
+                "label": {"show": True, "position": "inside", "formatter": "{b}: {c}"},
+                "data": data,
+            }
+        ],
+    }
+    table = Table(_("Funnel"), [_("Stage"), _("Deals")], [[d["name"], d["value"]] for d in data])
+    return FunnelChart(str(who), option, table)

@@ -1,0 +1,83 @@
+"""HTML routes of the early warnings, the recognition of progress and the funnel.
+
+Each page reads the stored payload of its period (``touchline analytics run``), shows
+what the viewer's reach covers (a seller: themself) and offers its table as CSV and
+Excel.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from touchline.analytics import funnel, recognition, warning_views
+from touchline.deps import Db, SignedIn
+from touchline.kpis.catalogue import display_name
+from touchline.kpis.service import chosen_period, period_choices
+from touchline.web.exports import table_response, wants_download
+from touchline.web.templating import render
+
+router = APIRouter()
+
+
+@router.get("/analytics/warnings")
+def warnings_page(
+    request: Request, db: Db, actor: SignedIn, period: str | None = None, format: str | None = None
+) -> Response:
+    chosen = chosen_period(period)
+    view = warning_views.warnings_view(db, actor=actor, period=chosen)
+    if wants_download(format):
+        return table_response(
+            warning_views.warnings_table(view),
+            filename=f"warnings-{chosen.label}",
+            format=str(format),
+        )
+    context = {
+        "view": view,
+        "periods": period_choices(chosen),
+        "kind_label": warning_views.kind_label,
+        "method_label": warning_views.method_label,
+    }
+    return render(request, "analytics/warnings.html", context)
+
+
+@router.get("/analytics/recognition")
+def recognition_page(
+    request: Request, db: Db, actor: SignedIn, period: str | None = None, format: str | None = None
+) -> Response:
+    chosen = chosen_period(period)
+    view = recognition.recognition_view(db, actor=actor, period=chosen)
+    if wants_download(format):
+        return table_response(
+            recognition.recognition_table(view),
+            filename=f"recognition-{chosen.label}",
+            format=str(format),
+        )
+    context = {"view": view, "periods": period_choices(chosen), "kpi_name": display_name}
+    return render(request, "analytics/recognition.html", context)
+
+
+@router.get("/analytics/funnel")
+def funnel_page(
+    request: Request,
+    db: Db,
+    actor: SignedIn,
+    period: str | None = None,
+    seller: str | None = None,
+    format: str | None = None,
+) -> Response:
+    chosen = chosen_period(period)
+    view = funnel.funnel_view(db, actor=actor, period=chosen, seller=seller)
+    if wants_download(format):
+        suffix = f"-{seller}" if seller else ""
+        return table_response(
+            funnel.funnel_table(view), filename=f"funnel-{chosen.label}{suffix}", format=str(format)
+        )
+    context = {
+        "view": view,
+        "periods": period_choices(chosen),
+        "seller": seller,
+        "stage_label": funnel.stage_label,
+        "funnel_chart": funnel.funnel_chart(view) if view.computed else None,
+    }
+    return render(request, "analytics/funnel.html", context)
