@@ -13,6 +13,7 @@ from tests.analytics.conftest import demo_login, demo_marker, seller_of, unit_of
 from tests.analytics.demo_today import demo_today  # noqa: F401 (a fixture)
 from touchline.analytics.registry import stored_payload
 from touchline.analytics.warning_trend import theil_sen
+from touchline.analytics.warning_views import rule_of
 from touchline.analytics.warnings import (
     KEY,
     TREND_CONFIDENCE,
@@ -67,7 +68,7 @@ def test_an_off_pace_warning_carries_the_decision_rule_in_force(demo_db, warned)
     day = date.fromisoformat(payload["as_of"])
     rule = Versions.load(demo_db).in_force(kpi.id, day).decision_rule
     assert rule
-    assert warning["rule"] == rule
+    assert rule_of(payload, "pace", "revenue_won") == rule
     # Pace in the running quarter from the sellers' own seasonality where they have it.
     assert line["method"] in ("seller", "unit")
     assert line["projection"] == pytest.approx(line["actual"] / line["share"])
@@ -274,3 +275,31 @@ def test_the_next_agenda_gets_the_sellers_warnings_with_their_rule(demo_db, warn
     assert described.title.startswith("Early warning:")
     assert described.detail.startswith("Decision rule:")
     assert parse_period(period.label, fiscal_start_month=1) == context.period
+
+
+def test_a_leader_narrows_the_warnings_to_one_unit_and_a_wrong_unit_is_named(
+    demo_db, demo_as, warned
+):
+    period, _payload = warned
+    leader = demo_as(demo_login(demo_db, "leader"))
+    page = leader.get("/analytics/warnings", params={"period": period.label})
+    assert 'id="warnings-summary"' in page.text
+    bergen = leader.get("/analytics/warnings", params={"period": period.label, "unit": "T-NO-BER"})
+    assert bergen.status_code == 200
+    assert "Energy falls while targets rise" in bergen.text
+    assert unit_of(demo_db, "T-DK-KOB").name not in bergen.text.split("warnings-by-unit")[1]
+    wrong = leader.get("/analytics/warnings", params={"period": period.label, "unit": "T-XX"})
+    assert wrong.status_code in (400, 422)
+    assert "T-XX" in wrong.text
+
+
+def test_a_new_run_replaces_the_payload_the_pages_read(demo_db, analysed, demo_today):  # noqa: F811
+    from touchline.analytics.warning_cache import read_payload
+
+    period = analysed(only={"warnings"})
+    first = read_payload(demo_db, period, KEY)
+    assert read_payload(demo_db, period, KEY) is first  # parsed once
+    analysed(only={"warnings"})
+    again = read_payload(demo_db, period, KEY)
+    assert again is not first
+    assert again == first

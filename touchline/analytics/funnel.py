@@ -26,6 +26,7 @@ figures pool its field sellers' deals (the seller's among them).
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -33,12 +34,13 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+from scipy.stats import norm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from statsmodels.duration.survfunc import SurvfuncRight
-from statsmodels.stats.proportion import proportion_confint
 
-from touchline.analytics.registry import Payload, RunContext, analysis, stored_payload
+from touchline.analytics.registry import Payload, RunContext, analysis
+from touchline.analytics.warning_cache import read_payload
 from touchline.analytics.warnings import pace_day
 from touchline.auth.policy import Actor
 from touchline.crm.models import Deal, DealStageChange
@@ -89,6 +91,20 @@ class Tally:
     still: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     days: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     left: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+
+    @classmethod
+    def of_outcomes(cls, days: np.ndarray, left: np.ndarray, won: np.ndarray) -> Tally:
+        """Return the tally of deals in the one stage "open" (created -> closed -> won)."""
+        tally = cls()
+        tally.deals = int(days.size)
+        tally.won = int(won.sum())
+        tally.advanced[OPEN_STAGE] = tally.won
+        tally.lost[OPEN_STAGE] = int((left & ~won).sum())
+        tally.still[OPEN_STAGE] = int((~left).sum())
+        tally.days[OPEN_STAGE] = days.tolist()
+        tally.left[OPEN_STAGE] = left.tolist()
+        return tally
+
     deals: int = 0
     won: int = 0
 
@@ -150,16 +166,19 @@ def stage_order(histories: dict[int, list[tuple[date, str]]]) -> list[str]:
 
 
 def km_median(
-    days: list[float], left: list[bool]
+    days: list[float], left: list[bool], *, interval: bool = True
 ) -> tuple[float | None, float | None, float | None]:
-    """Return the Kaplan–Meier median time with its interval (None where the survival
-    curve does not reach so far: more than half still in the stage)."""
+    """Return the Kaplan–Meier median time with its interval: the first time the
+    survival falls below one half (statsmodels, as SAS); None while it has not, that is
+    while half or more of the deals are still in the stage."""
     if not days or not any(left):
         return None, None, None
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         survival = SurvfuncRight(np.asarray(days, dtype=float), np.asarray(left, dtype=float))
         median = float(survival.quantile(0.5))
+        if not interval:
+            return _number(median), None, None
         try:
             low, high = survival.quantile_ci(0.5, alpha=1 - CONFIDENCE)
         except (ValueError, IndexError, ZeroDivisionError):
@@ -180,15 +199,30 @@ def funnel_steps(stages: list[str]) -> list[dict[str, str]]:
     return found
 
 
+Z = float(norm.ppf(0.5 + CONFIDENCE / 2))
+
+
+def wilson(successes: int, trials: int) -> tuple[float, float]:
+    """Return the Wilson score interval of ``successes`` out of ``trials`` (the closed form
+    of ``statsmodels`` ``proportion_confint(method="wilson")``, without its overhead)."""
+    share = successes / trials
+    spread = Z * Z / trials
+    centre = (share + spread / 2) / (1 + spread)
+    half = Z / (1 + spread) * math.sqrt(share * (1 - share) / trials + spread / (4 * trials))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def _rate(advanced: int, lost: int) -> tuple[float | None, float | None, float | None]:
     resolved = advanced + lost
     if resolved == 0:
         return None, None, None
-    low, high = proportion_confint(advanced, resolved, alpha=1 - CONFIDENCE, method="wilson")
-    return advanced / resolved, float(low), float(high)
+    low, high = wilson(advanced, resolved)
+    return advanced / resolved, low, high
 
 
-def summarise_tally(tally: Tally, stages: list[str], steps: list[dict[str, str]]) -> dict[str, Any]:
+def summarise_tally(
+    tally: Tally, stages: list[str], steps: list[dict[str, str]], *, intervals: bool = True
+) -> dict[str, Any]:
     rows = []
     for step in steps:
         stage = step["from"]
@@ -208,7 +242,7 @@ def summarise_tally(tally: Tally, stages: list[str], steps: list[dict[str, str]]
         )
     times = []
     for stage in stages:
-        median, low, high = km_median(tally.days[stage], tally.left[stage])
+        median, low, high = km_median(tally.days[stage], tally.left[stage], interval=intervals)
         times.append(
             {
                 "stage": stage,
@@ -247,14 +281,14 @@ def load_deals(
             closed if closed is not None and closed <= day and status != "open" else None,
             status == "won" and closed is not None and closed <= day,
         )
-        for deal_id, seller_id, created, closed, status in session.execute(
+        for deal_id, seller_id, created, closed, status in session.connection().execute(
             select(Deal.id, Deal.seller_id, Deal.created_date, Deal.close_date, Deal.status).where(
                 Deal.created_date.between(start, day)
             )
         )
     ]
     histories: dict[int, list[tuple[date, str]]] = defaultdict(list)
-    for deal_id, stage, entered in session.execute(
+    for deal_id, stage, entered in session.connection().execute(
         select(DealStageChange.deal_id, DealStageChange.stage, DealStageChange.entered_on)
         .join(Deal, Deal.id == DealStageChange.deal_id)
         .where(Deal.created_date.between(start, day), DealStageChange.entered_on <= day)
@@ -262,6 +296,52 @@ def load_deals(
         if not stage.strip().lower().startswith("closed"):
             histories[deal_id].append((entered, stage))
     return deals, histories
+
+
+Tallies = tuple[dict[int, Tally], dict[int, Tally], Tally]
+
+
+def _stage_tallies(
+    deals: list[DealFacts],
+    histories: dict[int, list[tuple[date, str]]],
+    order: dict[str, int],
+    sellers: dict[int, Seller],
+    day: date,
+) -> Tallies:
+    by_seller: dict[int, Tally] = defaultdict(Tally)
+    by_unit: dict[int, Tally] = defaultdict(Tally)
+    company = Tally()
+    for deal in deals:
+        seller = sellers.get(deal.seller_id)
+        if seller is None:
+            continue
+        passages = passages_with_history(deal, histories[deal.id], order, day)
+        for tally in (by_seller[seller.id], by_unit[seller.unit_id], company):
+            tally.add(passages, deal.won)
+    return by_seller, by_unit, company
+
+
+def _outcome_tallies(deals: list[DealFacts], sellers: dict[int, Seller], day: date) -> Tallies:
+    """Tally created -> closed -> won per seller, unit and company on whole arrays (the
+    common case, and the one with most deals: no stage history)."""
+    kept = [deal for deal in deals if deal.seller_id in sellers]
+    seller_of = np.array([deal.seller_id for deal in kept], dtype=np.int64)
+    unit_of = np.array([sellers[deal.seller_id].unit_id for deal in kept], dtype=np.int64)
+    left = np.array([deal.closed is not None for deal in kept], dtype=bool)
+    won = np.array([deal.won for deal in kept], dtype=bool)
+    days = np.array([((deal.closed or day) - deal.created).days for deal in kept], dtype=float)
+
+    def grouped(keys: np.ndarray) -> dict[int, Tally]:
+        order = np.argsort(keys, kind="stable")
+        found: dict[int, Tally] = {}
+        values, starts = np.unique(keys[order], return_index=True)
+        for key, chosen in zip(values, np.split(order, starts[1:]), strict=True):
+            found[int(key)] = Tally.of_outcomes(days[chosen], left[chosen], won[chosen])
+        return found
+
+    if not kept:
+        return {}, {}, Tally()
+    return grouped(seller_of), grouped(unit_of), Tally.of_outcomes(days, left, won)
 
 
 def funnel_of(session: Session, period: Period, *, today: date) -> Payload:
@@ -285,20 +365,10 @@ def funnel_of(session: Session, period: Period, *, today: date) -> Payload:
         for seller in session.scalars(select(Seller).where(Seller.active.is_(True)))
         if seller.id not in managers
     }
-    by_seller: dict[int, Tally] = defaultdict(Tally)
-    by_unit: dict[int, Tally] = defaultdict(Tally)
-    company = Tally()
-    for deal in counted:
-        seller = sellers.get(deal.seller_id)
-        if seller is None:
-            continue
-        passages = (
-            passages_with_history(deal, histories[deal.id], order, day)
-            if mode == "stages"
-            else passages_from_outcome(deal, day)
-        )
-        for tally in (by_seller[seller.id], by_unit[seller.unit_id], company):
-            tally.add(passages, deal.won)
+    if mode == "stages":
+        by_seller, by_unit, company = _stage_tallies(counted, histories, order, sellers, day)
+    else:
+        by_seller, by_unit, company = _outcome_tallies(counted, sellers, day)
     steps = funnel_steps(stages)
     unit_rows = {
         str(unit_id): {
@@ -397,7 +467,7 @@ def funnel_view(
     """Return the stored funnel of ``period`` that ``actor`` may see, optionally for one
     seller (by external id); refuses a seller the actor may not see, naming the field."""
     focus = get_seller(session, actor=actor, external_id=seller) if seller else None
-    payload = stored_payload(session, period, KEY)
+    payload = read_payload(session, period, KEY)
     if payload is None:
         return FunnelView(period, computed=False)
     visible = set(session.scalars(select(Seller.id).where(actor.sellers_clause())))

@@ -31,7 +31,8 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from touchline.analytics.registry import Payload, RunContext, analysis, stored_payload
+from touchline.analytics.registry import Payload, RunContext, analysis
+from touchline.analytics.warning_cache import read_payload
 from touchline.analytics.warning_trend import theil_sen
 from touchline.analytics.warnings import pace_day, stored_history, trend_periods
 from touchline.auth.policy import Actor
@@ -140,16 +141,13 @@ def progress_of(session: Session, period: Period, *, today: Any) -> Payload:
     histories = stored_history(
         session, SubjectKind.SELLER, [s.id for s in sellers], wanted, periods
     )
-    empty = np.full(len(labels), np.nan)
     payload_sellers: dict[str, Any] = {}
     for kpi_id in kpi_ids:
         kpi = kpis[kpi_id]
         holders = [seller for seller in sellers if kpi_id in card[seller.id]]
         if not holders:
             continue
-        matrix = np.array([histories.get((s.id, kpi_id), empty) for s in holders]).reshape(
-            len(holders), len(labels)
-        )
+        matrix = histories.rows([(seller.id, kpi_id) for seller in holders])
         judged = judge_progress(company_index(matrix), kpi.direction)
         raw = judge_progress(matrix, kpi.direction)
         for row, seller in enumerate(holders):
@@ -188,15 +186,16 @@ def progress_of(session: Session, period: Period, *, today: Any) -> Payload:
             entry["recognised_kpis"] = len(recognised)
             by_unit[entry["unit_id"]].append({"seller_id": int(seller_id), "kpi": best["kpi"]})
     unit_entries: dict[str, Any] = {}
-    team_ids = sorted({seller.unit_id for seller in sellers})
-    for unit_id in team_ids:
-        members = [seller for seller in sellers if seller.unit_id == unit_id]
+    teams: dict[int, list[Seller]] = defaultdict(list)
+    for seller in sellers:
+        teams[seller.unit_id].append(seller)
+    for unit_id, members in sorted(teams.items()):
         latest = [
-            (seller, histories.get((seller.id, top_kpi.id), empty)[-1] if top_kpi else np.nan)
+            (seller, histories.latest(seller.id, top_kpi.id) if top_kpi else None)
             for seller in members
         ]
         top = sorted(
-            [(s, v) for s, v in latest if np.isfinite(v)], key=lambda item: -float(item[1])
+            [(s, v) for s, v in latest if v is not None], key=lambda item: -float(item[1])
         )[:TOP_SHOWN]
         improving = sorted(
             by_unit.get(unit_id, []),
@@ -290,7 +289,7 @@ def recognition_view(session: Session, *, actor: Actor, period: Period) -> Recog
     """Return the stored recognition of ``period`` that ``actor`` may see: the units they
     manage with their recognised sellers and top results, and every visible seller's
     progress (a seller: their own)."""
-    payload = stored_payload(session, period, KEY)
+    payload = read_payload(session, period, KEY)
     if payload is None:
         return RecognitionView(period, computed=False)
     visible = set(session.scalars(select(Seller.id).where(actor.sellers_clause())))
@@ -340,7 +339,7 @@ def seller_progress(
     run or for a seller without a card); refuses a seller the actor may not see."""
     if not actor.can_see_seller(seller):
         raise NotFound(_("There is no seller %(id)s that you may see.", id=seller.external_id))
-    payload = stored_payload(session, period, KEY)
+    payload = read_payload(session, period, KEY)
     entry = (payload or {}).get("sellers", {}).get(str(seller.id))
     if entry is None:
         return None

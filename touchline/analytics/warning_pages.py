@@ -18,22 +18,33 @@ from touchline.web.exports import table_response, wants_download
 from touchline.web.templating import render
 
 router = APIRouter()
+# Beyond this many warnings the page shows the most severe and the units to narrow to;
+# the download holds them all.
+SHOWN_ROWS = 200
 
 
 @router.get("/analytics/warnings")
 def warnings_page(
-    request: Request, db: Db, actor: SignedIn, period: str | None = None, format: str | None = None
+    request: Request,
+    db: Db,
+    actor: SignedIn,
+    period: str | None = None,
+    unit: str | None = None,
+    format: str | None = None,
 ) -> Response:
     chosen = chosen_period(period)
-    view = warning_views.warnings_view(db, actor=actor, period=chosen)
+    view = warning_views.warnings_view(db, actor=actor, period=chosen).of_unit(unit)
     if wants_download(format):
+        suffix = f"-{unit}" if unit else ""
         return table_response(
             warning_views.warnings_table(view),
-            filename=f"warnings-{chosen.label}",
+            filename=f"warnings-{chosen.label}{suffix}",
             format=str(format),
         )
     context = {
         "view": view,
+        "shown": view.rows[:SHOWN_ROWS],
+        "unit": unit,
         "periods": period_choices(chosen),
         "kind_label": warning_views.kind_label,
         "method_label": warning_views.method_label,

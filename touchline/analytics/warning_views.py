@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from touchline.analytics.registry import stored_payload
+from touchline.analytics.warning_cache import read_payload
 from touchline.analytics.warnings import KEY
 from touchline.auth.policy import Actor
 from touchline.coaching.agenda import (
@@ -24,7 +24,7 @@ from touchline.coaching.agenda import (
     register_source,
 )
 from touchline.coaching.models import AgendaItem
-from touchline.errors import NotFound
+from touchline.errors import InvalidInput, NotFound
 from touchline.i18n import gettext as _
 from touchline.kpis.catalogue import display_name
 from touchline.kpis.display import format_kpi_value
@@ -74,12 +74,63 @@ class WarningsView:
     teams: list[dict[str, Any]] = field(default_factory=list)
     kpis: dict[str, Kpi] = field(default_factory=dict)
 
-    def by_unit(self) -> list[tuple[dict[str, Any], list[WarningRow]]]:
-        """Return the rows grouped by unit, units by name."""
-        grouped: dict[str, tuple[dict[str, Any], list[WarningRow]]] = {}
+    def of_unit(self, external_id: str | None) -> WarningsView:
+        """Return the view narrowed to one unit's warnings (all without ``external_id``);
+        refuses a unit with no warnings the viewer may see, naming the field."""
+        if not external_id:
+            return self
+        rows = [row for row in self.rows if row.unit["external_id"] == external_id]
+        teams = [team for team in self.teams if team["external_id"] == external_id]
+        if not rows and not teams:
+            raise InvalidInput(
+                _("No unit %(id)s with warnings that you may see.", id=repr(external_id)),
+                field="unit",
+            )
+        return WarningsView(
+            self.period,
+            self.computed,
+            self.as_of,
+            self.fraction,
+            self.status,
+            self.confidence,
+            self.energy_confidence,
+            rows,
+            teams,
+            self.kpis,
+        )
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Return per unit how many warnings of each kind it has, units by name."""
+        found: dict[str, dict[str, Any]] = {}
         for row in self.rows:
+            unit = found.setdefault(
+                row.unit["external_id"],
+                {**row.unit, "pace": 0, "trend": 0, "energy": 0, "red": 0},
+            )
+            unit[row.kind] += 1
+            unit["red"] += int(row.severity == "red")
+        return sorted(found.values(), key=lambda unit: str(unit["name"]))
+
+    def by_unit(
+        self, rows: list[WarningRow] | None = None
+    ) -> list[tuple[dict[str, Any], list[WarningRow]]]:
+        """Return the rows (all, or ``rows``) grouped by unit, units by name."""
+        grouped: dict[str, tuple[dict[str, Any], list[WarningRow]]] = {}
+        for row in self.rows if rows is None else rows:
             grouped.setdefault(row.unit["external_id"], (row.unit, []))[1].append(row)
         return sorted(grouped.values(), key=lambda item: str(item[0]["name"]))
+
+
+def rule_of(payload: dict[str, Any], kind: str, kpi: str | None) -> str:
+    """Return the decision rule (as stored, untranslated) of a warning of ``kind`` on
+    ``kpi``: the energy KPI's for an energy warning."""
+    if kind == "energy":
+        return str(payload.get("energy_rule") or "")
+    return str(payload.get("kpis", {}).get(kpi or "", {}).get("rule") or "")
+
+
+def _translated(rule: str) -> str:
+    return _(rule) if rule else ""
 
 
 def _kpis(session: Session, codes: set[str]) -> dict[str, Kpi]:
@@ -96,7 +147,7 @@ def visible_seller_ids(session: Session, actor: Actor) -> set[int]:
 def warnings_view(session: Session, *, actor: Actor, period: Period) -> WarningsView:
     """Return the stored warnings of ``period`` that ``actor`` may see (computed False
     before the analyses of the period were run)."""
-    payload = stored_payload(session, period, KEY)
+    payload = read_payload(session, period, KEY)
     if payload is None:
         return WarningsView(period, computed=False)
     sellers = visible_seller_ids(session, actor)
@@ -147,7 +198,7 @@ def warnings_view(session: Session, *, actor: Actor, period: Period) -> Warnings
                 unit=unit,
                 kpi=kpis.get(warning["kpi"]),
                 line=line,
-                rule=_(warning["rule"]) if warning["rule"] else "",
+                rule=_translated(rule_of(payload, warning["kind"], warning["kpi"])),
             )
         )
     teams = [
@@ -186,7 +237,7 @@ def seller_pace(session: Session, *, actor: Actor, seller: Seller, period: Perio
     actor may not see."""
     if not actor.can_see_seller(seller):
         raise NotFound(_("There is no seller %(id)s that you may see.", id=seller.external_id))
-    payload = stored_payload(session, period, KEY)
+    payload = read_payload(session, period, KEY)
     if payload is None:
         return SellerPace(period, computed=False)
     entry = payload.get("sellers", {}).get(str(seller.id))
@@ -198,7 +249,7 @@ def seller_pace(session: Session, *, actor: Actor, seller: Seller, period: Perio
         as_of=payload.get("as_of"),
         confidence=float(payload.get("confidence", 0.95)),
         lines=[
-            (kpis[line["kpi"]], line, _(line["rule"]) if line["rule"] else "")
+            (kpis[line["kpi"]], line, _translated(rule_of(payload, "pace", line["kpi"])))
             for line in lines
             if line["kpi"] in kpis
         ],
@@ -285,7 +336,7 @@ def warnings_table(view: WarningsView) -> Table:
 def _propose(context: AgendaContext) -> list[Proposal]:
     """Propose the seller's warnings of the agenda's quarter: every falling trend, and an
     off-pace projection when the card does not already list the KPI as off track."""
-    payload = stored_payload(context.session, context.period, KEY)
+    payload = read_payload(context.session, context.period, KEY)
     if payload is None:
         return []
     entry = payload.get("sellers", {}).get(str(context.seller.id))
@@ -300,7 +351,7 @@ def _propose(context: AgendaContext) -> list[Proposal]:
             "period": payload["period"],
             "as_of": payload.get("as_of"),
             "period_end": payload.get("period_end"),
-            "rule": line["rule"],
+            "rule": rule_of(payload, "pace", line["kpi"]),
         }
         if line["off_pace"] and line["kpi"] not in off_track:
             facts = {

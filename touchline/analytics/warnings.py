@@ -47,7 +47,7 @@ from touchline.kpis.catalogue import Versions
 from touchline.kpis.compute import ANONYMITY_MINIMUM, company_today, data_span
 from touchline.kpis.metrics import Direction, Level
 from touchline.kpis.models import Kpi, KpiValue, ScorecardTemplate, SubjectKind, TimeAggregation
-from touchline.kpis.scorecards import CardBook, attainment, build_cards, light, scaled_target
+from touchline.kpis.scorecards import CardBook, EffectiveLine, attainment, light, scaled_target
 from touchline.org.models import Seller, Unit
 from touchline.org.periods import Period, PeriodKind, period_containing
 from touchline.ratings.pulse import TREND_CONFIDENCE as ENERGY_CONFIDENCE
@@ -282,37 +282,77 @@ def trend_periods(period: Period, day: date, count: int = TREND_PERIODS) -> list
     return found
 
 
+@dataclass
+class History:
+    """Stored values per subject, KPI and period (NaN: none)."""
+
+    values: np.ndarray
+    subject_row: dict[int, int]
+    kpi_column: dict[int, int]
+
+    def rows(self, pairs: list[tuple[int, int]]) -> np.ndarray:
+        """Return one row of values per (subject, KPI) pair, periods as columns."""
+        periods = self.values.shape[2]
+        if not pairs:
+            return np.empty((0, periods))
+        chosen = np.array([self.subject_row.get(s, -1) for s, _k in pairs])
+        kpis = np.array([self.kpi_column.get(k, -1) for _s, k in pairs])
+        found = np.full((len(pairs), periods), np.nan)
+        known = (chosen >= 0) & (kpis >= 0)
+        found[known] = self.values[chosen[known], kpis[known], :]
+        return found
+
+    def latest(self, subject: int, kpi_id: int) -> float | None:
+        """Return the value of the last period, None when there is none."""
+        row, column = self.subject_row.get(subject), self.kpi_column.get(kpi_id)
+        if row is None or column is None:
+            return None
+        value = self.values[row, column, -1]
+        return float(value) if np.isfinite(value) else None
+
+
 def stored_history(
-    session: Session, kind: str, subjects: list[int], kpi_ids: list[int], periods: list[Period]
-) -> dict[tuple[int, int], np.ndarray]:
-    """Return per (subject, KPI) its stored values in ``periods`` (NaN: none, and in a
-    period that began before the first day of data)."""
+    session: Session,
+    kind: str,
+    subjects: list[int],
+    kpi_ids: list[int],
+    periods: list[Period],
+    *,
+    partial_too: bool = False,
+) -> History:
+    """Return the stored values of ``subjects`` on ``kpi_ids`` in ``periods``; a period
+    that began before the first day of data is left out (NaN) unless ``partial_too``."""
     labels = [p.label for p in periods]
-    starts = [p.start for p in periods]
     column = {label: index for index, label in enumerate(labels)}
-    found: dict[tuple[int, int], np.ndarray] = {}
+    subject_row = {subject: index for index, subject in enumerate(subjects)}
+    kpi_column = {kpi_id: index for index, kpi_id in enumerate(kpi_ids)}
+    values = np.full((len(subjects), len(kpi_ids), len(labels)), np.nan)
+    found = History(values, subject_row, kpi_column)
     if not subjects or not kpi_ids:
         return found
     span = data_span(session)
     # A period that began before the data did holds only part of its events: left out.
-    partial = {
-        label
-        for label, start in zip(labels, starts, strict=True)
-        if span is None or start < span[0]
-    }
-    for subject, kpi_id, label, value in session.execute(
-        select(KpiValue.subject_id, KpiValue.kpi_id, KpiValue.period, KpiValue.value).where(
-            KpiValue.subject_kind == kind,
-            KpiValue.subject_id.in_(subjects),
-            KpiValue.kpi_id.in_(kpi_ids),
-            KpiValue.period.in_(labels),
-            KpiValue.value.is_not(None),
+    partial = {p.label for p in periods if not partial_too and (span is None or p.start < span[0])}
+    rows = (
+        session.connection()
+        .execute(
+            select(KpiValue.subject_id, KpiValue.kpi_id, KpiValue.period, KpiValue.value).where(
+                KpiValue.subject_kind == kind,
+                KpiValue.subject_id.in_(subjects),
+                KpiValue.kpi_id.in_(kpi_ids),
+                KpiValue.period.in_(labels),
+                KpiValue.value.is_not(None),
+            )
         )
-    ):
-        if label in partial:
-            continue
-        row = found.setdefault((subject, kpi_id), np.full(len(labels), np.nan))
-        row[column[label]] = value
+        .all()
+    )
+    kept = [row for row in rows if row[2] not in partial and row[0] in subject_row]
+    if kept:
+        values[
+            [subject_row[row[0]] for row in kept],
+            [kpi_column[row[1]] for row in kept],
+            [column[row[2]] for row in kept],
+        ] = [row[3] for row in kept]
     return found
 
 
@@ -340,19 +380,23 @@ def early_warnings(session: Session, period: Period, *, today: date) -> Payload:
     fraction = period.elapsed_share(day)
     base["fraction"] = fraction
     base["status"] = "running" if day < period.end else "ended"
-    sellers = list(
+    active = list(
         session.scalars(select(Seller).where(Seller.active.is_(True)).order_by(Seller.external_id))
     )
-    cards = [card for card in build_cards(session, sellers, period, today=day) if card.lines]
     versions = Versions.load(session)
-    book = CardBook(session, [card.seller for card in cards])
+    book = CardBook(session, active)
+    # The card's lines in force at the period's start, as the scorecard shows them.
+    own_lines = {seller.id: book.lines_of(seller, period.start) for seller in active}
+    sellers = [seller for seller in active if own_lines[seller.id]]
     units = {unit.id: unit for unit in session.scalars(select(Unit))}
     managers = {unit.manager_id for unit in units.values() if unit.manager_id is not None}
-    field = [card for card in cards if card.seller.id not in managers]
+    field = [seller for seller in sellers if seller.id not in managers]
     team_members: dict[int, list[int]] = defaultdict(list)
-    for card in field:
-        team_members[card.seller.unit_id].append(card.seller.id)
-    kpis: dict[int, Kpi] = {ln.kpi.id: ln.kpi for card in cards for ln in card.lines}
+    for seller in field:
+        team_members[seller.unit_id].append(seller.id)
+    kpis: dict[int, Kpi] = {
+        line.kpi_id: book.kpis[line.kpi_id] for lines in own_lines.values() for line in lines
+    }
     earlier = _earlier(period)
     sources = {
         kpi.code: EVENTS[kpi.code]
@@ -363,9 +407,10 @@ def early_warnings(session: Session, period: Period, *, today: date) -> Payload:
         source: _profile(session, source, earlier, fraction) for source in set(sources.values())
     }
     history = trend_periods(period, day)
-    labels = [p.label for p in history]
-    histories = stored_history(
-        session, SubjectKind.SELLER, [card.seller.id for card in cards], list(kpis), history
+    ids = [seller.id for seller in sellers]
+    histories = stored_history(session, SubjectKind.SELLER, ids, list(kpis), history)
+    actuals = stored_history(
+        session, SubjectKind.SELLER, ids, list(kpis), [period], partial_too=True
     )
     rules = {kpi_id: versions.in_force(kpi_id, day).decision_rule for kpi_id in kpis}
     base["kpis"] = {
@@ -381,19 +426,14 @@ def early_warnings(session: Session, period: Period, *, today: date) -> Payload:
         }
         for kpi in kpis.values()
     }
-    empty = np.full(len(labels), np.nan)
-    pending = [(card, ln) for card in cards for ln in card.lines]
-    trends = _trends(
-        np.array(
-            [histories.get((card.seller.id, ln.kpi.id), empty) for card, ln in pending]
-        ).reshape(len(pending), len(labels))
-    )
-    for (card, ln), trend in zip(pending, trends, strict=True):
-        seller = card.seller
-        source = sources.get(ln.kpi.code)
+    pending = [(seller, line) for seller in sellers for line in own_lines[seller.id]]
+    trends = _trends(histories.rows([(seller.id, line.kpi_id) for seller, line in pending]))
+    for (seller, line), trend in zip(pending, trends, strict=True):
+        kpi = book.kpis[line.kpi_id]
+        source = sources.get(kpi.code)
         members = team_members.get(seller.unit_id, [])
         share = share_of(profiles.get(source) if source else None, members, seller.id, fraction)
-        facts = LineFacts(ln.kpi, ln.actual, ln.target, ln.green_from, ln.amber_from)
+        facts = _line_facts(kpi, line, versions, period, actuals.latest(seller.id, kpi.id))
         entry = base["sellers"].setdefault(
             str(seller.id),
             {
@@ -407,14 +447,47 @@ def early_warnings(session: Session, period: Period, *, today: date) -> Payload:
                 "lines": [],
             },
         )
-        entry["lines"].append(judge_pace(facts, share, fraction, trend, rules[ln.kpi.id]))
-    _unit_lines(session, base, book, versions, period, day, team_members, units, profiles, sources)
-    base["energy"] = team_energy_warnings(
-        session, book, day, team_members, units, [card.seller for card in field]
+        entry["lines"].append(judge_pace(facts, share, fraction, trend, rules[kpi.id]))
+    _unit_lines(
+        session,
+        base,
+        book,
+        versions,
+        period,
+        day,
+        team_members,
+        units,
+        profiles,
+        sources,
+        own_lines,
     )
+    base["energy"] = team_energy_warnings(session, book, day, team_members, units, field)
     energy_rule = _energy_rule(session, versions, day)
     base["warnings"] = _warnings(base, energy_rule)
+    base["energy_rule"] = energy_rule
+    # A KPI's rule is the same on every line: stored once, with the KPI.
+    for entry in [*base["sellers"].values(), *base["units"].values()]:
+        for line in entry["lines"]:
+            base["kpis"][line["kpi"]]["rule"] = line.pop("rule")
+    for warning in base["warnings"]:
+        del warning["rule"]
     return base
+
+
+def _line_facts(
+    kpi: Kpi, line: EffectiveLine, versions: Versions, period: Period, actual: float | None
+) -> LineFacts:
+    """Return a seller's line with the target and thresholds in force, as the card does
+    (touchline/kpis/scorecards.py ``judge_line``): the quarterly target scaled to the period."""
+    version = versions.in_force(kpi.id, period.start)
+    target = line.target if line.target is not None else version.target
+    return LineFacts(
+        kpi,
+        actual,
+        scaled_target(target, kpi, period),
+        line.green_from if line.green_from is not None else version.green_from,
+        line.amber_from if line.amber_from is not None else version.amber_from,
+    )
 
 
 def _earlier(period: Period) -> list[Period]:
@@ -447,19 +520,19 @@ def _unit_lines(
     units: dict[int, Unit],
     profiles: dict[EventSource, Profile],
     sources: dict[str, EventSource],
+    own_lines: dict[int, list[EffectiveLine]],
 ) -> None:
     """Add the team cards: the unit's stored actuals against its sellers' targets
     (a sum for a KPI that adds up, else their mean, as touchline/kpis/unit_cards.py)."""
     fraction = period.elapsed_share(day)
     sellers = {seller.id: seller for seller in session.scalars(select(Seller))}
     history = trend_periods(period, day)
-    labels = [p.label for p in history]
     plans: list[tuple[int, LineFacts]] = []
     for unit_id, members in sorted(team_members.items()):
         template = _unit_template(book, unit_id, [sellers[m] for m in members])
         if template is None:
             continue
-        seller_lines = {m: book.lines_of(sellers[m], period.start) for m in members}
+        seller_lines = {m: own_lines[m] for m in members}
         for line in book.template_lines.get(template.id, []):
             kpi = book.kpis[line.kpi_id]
             version = versions.in_force(kpi.id, period.start)
@@ -489,27 +562,13 @@ def _unit_lines(
                 )
             )
     kpi_ids = sorted({facts.kpi.id for _unit, facts in plans})
-    histories = stored_history(session, SubjectKind.UNIT, sorted(team_members), kpi_ids, history)
-    actuals = {
-        (unit_id, kpi_id): value
-        for unit_id, kpi_id, value in session.execute(
-            select(KpiValue.subject_id, KpiValue.kpi_id, KpiValue.value).where(
-                KpiValue.subject_kind == SubjectKind.UNIT,
-                KpiValue.subject_id.in_(sorted(team_members)),
-                KpiValue.kpi_id.in_(kpi_ids),
-                KpiValue.period == period.label,
-            )
-        )
-    }
-    empty = np.full(len(labels), np.nan)
-    trends = _trends(
-        np.array([histories.get((u, f.kpi.id), empty) for u, f in plans]).reshape(
-            len(plans), len(labels)
-        )
-    )
+    teams = sorted(team_members)
+    histories = stored_history(session, SubjectKind.UNIT, teams, kpi_ids, history)
+    actuals = stored_history(session, SubjectKind.UNIT, teams, kpi_ids, [period], partial_too=True)
+    trends = _trends(histories.rows([(unit_id, facts.kpi.id) for unit_id, facts in plans]))
     for (unit_id, facts), trend in zip(plans, trends, strict=True):
         unit = units[unit_id]
-        actual = actuals.get((unit_id, facts.kpi.id))
+        actual = actuals.latest(unit_id, facts.kpi.id)
         facts = LineFacts(facts.kpi, actual, facts.target, facts.green_from, facts.amber_from)
         source = sources.get(facts.kpi.code)
         share = share_of(
@@ -666,12 +725,27 @@ def _warnings(base: Payload, energy_rule: str) -> list[dict[str, Any]]:
                     "rule": line["rule"],
                 }
                 if line["off_pace"]:
-                    found.append({"kind": "pace", "severity": line["light"], **common})
+                    found.append(
+                        {
+                            "kind": "pace",
+                            "severity": line["light"],
+                            "attainment": line["projected_attainment"],
+                            **common,
+                        }
+                    )
                 if line["falling"]:
                     found.append({"kind": "trend", "severity": "trend", **common})
     rank = {"energy": 0, "pace": 1, "trend": 2}
     severity = {"red": 0, "amber": 1, "trend": 2}
-    found.sort(key=lambda w: (rank[w["kind"]], severity[w["severity"]], w["subject"] != "unit"))
+    # Within a kind, teams first, then the furthest behind.
+    found.sort(
+        key=lambda w: (
+            rank[w["kind"]],
+            severity[w["severity"]],
+            w["subject"] != "unit",
+            w.get("attainment") if w.get("attainment") is not None else 0.0,
+        )
+    )
     return found
 
 
