@@ -8,11 +8,13 @@ has ended):
 - the **baseline** is the mean of the ``BASELINE`` periods before the latest one;
 - the **improvement** is the latest period against that baseline, in the KPI's better
   direction, in the KPI's unit and relative to the baseline;
-- a KPI is **recognised** when the progress is sustained: the Theil–Sen slope over the
-  window (at least ``MIN_PERIODS`` periods with a value, the latest among them) has its
-  whole ``CONFIDENCE`` interval on the better side of zero, the fitted change over the
-  window is at least ``MIN_CHANGE`` of the seller's median level, and the latest period
-  is above the baseline.
+- a KPI is **recognised** when the progress is sustained: on the values divided by the
+  company's mean of each period (so a rise every seller shares is no one's), the
+  Theil–Sen slope over the window (at least ``MIN_PERIODS`` periods with a value, the
+  latest among them) has its whole ``CONFIDENCE`` interval on the better side of zero,
+  the fitted change over the window is at least ``MIN_CHANGE`` of the seller's median
+  level, and the latest period is above the baseline; and in the seller's own terms the
+  latest period is above the baseline too.
 
 Regression to the mean: a seller's weakest period is followed by a better one by chance
 alone, so one jump is never recognised. The slope is the median of the slopes between
@@ -39,7 +41,7 @@ from touchline.auth.policy import Actor
 from touchline.coaching.progress import MIN_CHANGE
 from touchline.errors import NotFound
 from touchline.i18n import gettext as _
-from touchline.kpis.compute import company_today
+from touchline.kpis.compute import company_today, data_span
 from touchline.kpis.metrics import Direction
 from touchline.kpis.models import Kpi, SubjectKind
 from touchline.kpis.scorecards import CardBook
@@ -141,6 +143,7 @@ def progress_of(session: Session, period: Period, *, today: Any) -> Payload:
     histories = stored_history(
         session, SubjectKind.SELLER, [s.id for s in sellers], wanted, periods
     )
+    span = data_span(session)
     payload_sellers: dict[str, Any] = {}
     for kpi_id in kpi_ids:
         kpi = kpis[kpi_id]
@@ -172,7 +175,8 @@ def progress_of(session: Session, period: Period, *, today: Any) -> Payload:
                     "index_relative": _number(float(judged["relative"][row])),
                     **{key: _number(float(judged[key][row])) for key in ("slope", "low", "high")},
                     "points": int(judged["points"][row]),
-                    "recognised": bool(judged["recognised"][row]),
+                    # Sustained against the company, and a rise in the seller's own terms.
+                    "recognised": bool(judged["recognised"][row] and raw["improvement"][row] > 0),
                 }
             )
     by_unit: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -214,6 +218,7 @@ def progress_of(session: Session, period: Period, *, today: Any) -> Payload:
     return {
         "period": period.label,
         "periods": labels,
+        "covered": [p.label for p in periods if span is not None and p.start >= span[0]],
         "window": WINDOW,
         "baseline_periods": BASELINE,
         "confidence": CONFIDENCE,
@@ -323,7 +328,7 @@ def recognition_view(session: Session, *, actor: Actor, period: Period) -> Recog
     return RecognitionView(
         period,
         computed=True,
-        periods=list(payload.get("periods", [])),
+        periods=list(payload.get("covered") or payload.get("periods", [])),
         confidence=float(payload.get("confidence", CONFIDENCE)),
         min_change=float(payload.get("min_change", MIN_CHANGE)),
         top_kpi=kpis.get(payload.get("top_kpi") or ""),
@@ -335,14 +340,18 @@ def recognition_view(session: Session, *, actor: Actor, period: Period) -> Recog
 def seller_progress(
     session: Session, *, actor: Actor, seller: Seller, period: Period
 ) -> SellerProgress | None:
-    """Return ``seller``'s progress in the stored recognition of ``period`` (None before a
-    run or for a seller without a card); refuses a seller the actor may not see."""
+    """Return ``seller``'s progress in the stored recognition of ``period``: None before a
+    run, no KPIs for a seller it does not judge (a manager, a seller without a card);
+    refuses a seller the actor may not see."""
     if not actor.can_see_seller(seller):
         raise NotFound(_("There is no seller %(id)s that you may see.", id=seller.external_id))
     payload = read_payload(session, period, KEY)
-    entry = (payload or {}).get("sellers", {}).get(str(seller.id))
-    if entry is None:
+    if payload is None:
         return None
+    entry = payload.get("sellers", {}).get(str(seller.id))
+    if entry is None:
+        person = {"id": seller.id, "external_id": seller.external_id, "name": seller.name}
+        return SellerProgress(person, [])
     codes = {item["kpi"] for item in entry["kpis"]}
     kpis = {kpi.code: kpi for kpi in session.scalars(select(Kpi).where(Kpi.code.in_(codes)))}
     return _progress(entry, str(seller.id), kpis)

@@ -30,7 +30,7 @@ def dashboard_parts(session: Session, actor: Actor) -> list[Part]:
     if me is not None:
         pace = warning_views.seller_pace(session, actor=actor, seller=me, period=period)
         progress = recognition.seller_progress(session, actor=actor, seller=me, period=period)
-        if pace.lines or progress is not None:
+        if pace.lines or (progress is not None and progress.progress):
             parts.append(
                 Part(
                     "seller",
