@@ -3,7 +3,7 @@ checked by hand on constructed deals, and on the demo (which has no stage histor
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -137,10 +137,19 @@ def test_the_demo_funnel_matches_its_deals_counted_directly(demo_db, funnelled):
     )
     median = payload["company"]["times"][0]
     assert median["low"] <= median["median"] <= median["high"]
-    # Every seller is compared with their own unit's pooled rate.
+    # Every seller is compared with their own unit's pooled rate; a seller is said to
+    # lose deals only on enough decided deals and a whole interval below the unit.
+    flagged = 0
     for seller in payload["sellers"].values():
         unit = payload["units"][str(seller["unit_id"])]
-        assert seller["steps"][0]["unit_rate"] == unit["steps"][0]["rate"]
+        step = seller["steps"][0]
+        assert step["unit_rate"] == unit["steps"][0]["rate"]
+        if step["loses"]:
+            flagged += 1
+            assert step["advanced"] + step["lost"] >= payload["min_deals"]
+            assert step["high"] < step["unit_rate"]
+            assert seller["weakest"] == step["key"]
+    assert 0 < flagged < len(payload["sellers"]) / 2
 
 
 def test_the_funnel_page_and_api_follow_the_visibility_policy(demo_db, demo_as, funnelled):
@@ -180,3 +189,67 @@ def test_the_seller_page_links_to_the_sellers_funnel(demo_db, demo_as, funnelled
     page = leader.get(f"/sellers/{planted}")
     assert page.status_code == 200
     assert f"/analytics/funnel?seller={planted}" in page.text
+
+
+def test_stage_history_on_both_databases(db):
+    from datetime import datetime
+
+    from tests.factories import make_org
+    from touchline.analytics.funnel import funnel_of
+    from touchline.analytics.warnings import EventSource, event_profile
+    from touchline.crm.models import Activity, DealStageChange
+    from touchline.org.periods import parse_period
+
+    org = make_org(db)
+    anne, arne = org.sellers["A1"], org.sellers["A2"]
+    # Anne: two deals through qualification -> proposal, one won, one lost in proposal.
+    # Arne: one deal lost in qualification, one still in qualification.
+    plans = [
+        (anne, "D1", day(0), day(30), "won", [(day(0), "qualification"), (day(10), "proposal")]),
+        (anne, "D2", day(0), day(40), "lost", [(day(0), "qualification"), (day(20), "proposal")]),
+        (arne, "D3", day(0), day(15), "lost", [(day(0), "qualification")]),
+        (arne, "D4", day(50), None, "open", [(day(50), "qualification"), (day(60), "Closed")]),
+    ]
+    for seller, key, created, closed, status, stages in plans:
+        deal = Deal(
+            external_id=key,
+            seller_id=seller.id,
+            created_date=created,
+            close_date=closed,
+            status=status,
+            amount_cents=100_000,
+        )
+        db.add(deal)
+        db.flush()
+        for entered, stage in stages:
+            db.add(DealStageChange(deal_id=deal.id, stage=stage, entered_on=entered))
+    for number, offset in enumerate((1, 2, 80)):
+        moment = datetime(2026, 1, 1, 10, tzinfo=UTC) + timedelta(days=offset)
+        db.add(
+            Activity(
+                external_id=f"AC{number}",
+                seller_id=anne.id,
+                type="meeting",
+                occurred_at=moment,
+                occurred_on=moment.date(),
+            )
+        )
+    db.flush()
+    quarter = parse_period("2026-Q1", fiscal_start_month=1)
+    found = funnel_of(db, quarter, today=date(2026, 6, 1))
+    assert found["mode"] == "stages"
+    assert found["stages"] == ["qualification", "proposal"]  # "Closed" is the outcome
+    team = found["units"][str(org.units["T1"].id)]
+    qualification, proposal = team["steps"]
+    # Qualification: D1, D2 advanced, D3 lost, D4 still in it.
+    assert (qualification["advanced"], qualification["lost"], qualification["open"]) == (2, 1, 1)
+    # Proposal: D1 won, D2 lost.
+    assert (proposal["advanced"], proposal["lost"]) == (1, 1)
+    assert team["reached"] == [4, 2, 1]
+    # Half of a quarter (45 of 90 days): meetings on days 1 and 2 came by then, not 80.
+    profile = event_profile(db, EventSource("meeting"), [quarter], 0.5)
+    assert profile.reached[anne.id] == 2
+    assert profile.total[anne.id] == 3
+    won = event_profile(db, EventSource("won", amounts=True), [quarter], 0.5)
+    assert won.reached[anne.id] == pytest.approx(1000.0)  # D1 closed on day 30
+    assert won.total[anne.id] == pytest.approx(1000.0)

@@ -130,9 +130,11 @@ class Profile:
     events: dict[int, int]
 
 
-def _profile(
+def event_profile(
     session: Session, source: EventSource, earlier: list[Period], fraction: float
 ) -> Profile:
+    """Return per seller the events of ``earlier`` periods up to the point ``fraction`` of
+    each (the day by which that share of its days had passed), and in all of each."""
     profile = Profile(defaultdict(float), defaultdict(float), defaultdict(int))
     for period in earlier:
         cutoff = _fraction_day(period, fraction)
@@ -404,7 +406,8 @@ def early_warnings(session: Session, period: Period, *, today: date) -> Payload:
         if kpi.time_aggregation == TimeAggregation.SUM and kpi.code in EVENTS
     }
     profiles = {
-        source: _profile(session, source, earlier, fraction) for source in set(sources.values())
+        source: event_profile(session, source, earlier, fraction)
+        for source in set(sources.values())
     }
     history = trend_periods(period, day)
     ids = [seller.id for seller in sellers]
