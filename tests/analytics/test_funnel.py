@@ -196,7 +196,7 @@ def test_stage_history_on_both_databases(db):
 
     from tests.factories import make_org
     from touchline.analytics.funnel import funnel_of
-    from touchline.analytics.warnings import EventSource, event_profile
+    from touchline.analytics.warning_pace import EventSource, event_profile
     from touchline.crm.models import Activity, DealStageChange
     from touchline.org.periods import parse_period
 

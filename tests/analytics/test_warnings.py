@@ -12,18 +12,16 @@ from sqlalchemy import select
 from tests.analytics.conftest import demo_login, demo_marker, seller_of, unit_of
 from tests.analytics.demo_today import demo_today  # noqa: F401 (a fixture)
 from touchline.analytics.registry import stored_payload
+from touchline.analytics.warning_pace import Profile, pace_day, share_of
 from touchline.analytics.warning_trend import theil_sen
 from touchline.analytics.warning_views import rule_of
 from touchline.analytics.warnings import (
     KEY,
     TREND_CONFIDENCE,
     LineFacts,
-    Profile,
     early_warnings,
     falls,
     judge_pace,
-    pace_day,
-    share_of,
 )
 from touchline.auth.models import User
 from touchline.auth.policy import SYSTEM, actor_for

@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session
 
 from touchline.analytics.registry import Payload, RunContext, analysis
 from touchline.analytics.warning_cache import read_payload
-from touchline.analytics.warning_trend import theil_sen
-from touchline.analytics.warnings import pace_day, stored_history, trend_periods
+from touchline.analytics.warning_pace import pace_day
+from touchline.analytics.warning_trend import stored_history, theil_sen, trend_periods
 from touchline.auth.policy import Actor
 from touchline.coaching.progress import MIN_CHANGE
 from touchline.errors import NotFound

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from touchline.analytics import funnel, recognition, warning_views
+from touchline.analytics import funnel_views, recognition, warning_views
 from touchline.deps import Db, SignedIn
 from touchline.kpis.service import chosen_period
 from touchline.org.service import get_seller
@@ -109,7 +109,7 @@ def funnel_list(
     """Conversion and time in stage of each visible seller against their unit, the
     managed units, and the company for leaders."""
     chosen = chosen_period(period)
-    view = funnel.funnel_view(db, actor=actor, period=chosen, seller=seller)
+    view = funnel_views.funnel_view(db, actor=actor, period=chosen, seller=seller)
     payload = view.payload
     return {
         "period": chosen.label,

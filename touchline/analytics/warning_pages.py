@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from touchline.analytics import funnel, recognition, warning_views
+from touchline.analytics import funnel_views, recognition, warning_views
 from touchline.deps import Db, SignedIn
 from touchline.kpis.catalogue import display_name
 from touchline.kpis.service import chosen_period, period_choices
@@ -78,17 +78,19 @@ def funnel_page(
     format: str | None = None,
 ) -> Response:
     chosen = chosen_period(period)
-    view = funnel.funnel_view(db, actor=actor, period=chosen, seller=seller)
+    view = funnel_views.funnel_view(db, actor=actor, period=chosen, seller=seller)
     if wants_download(format):
         suffix = f"-{seller}" if seller else ""
         return table_response(
-            funnel.funnel_table(view), filename=f"funnel-{chosen.label}{suffix}", format=str(format)
+            funnel_views.funnel_table(view),
+            filename=f"funnel-{chosen.label}{suffix}",
+            format=str(format),
         )
     context = {
         "view": view,
         "periods": period_choices(chosen),
         "seller": seller,
-        "stage_label": funnel.stage_label,
-        "funnel_chart": funnel.funnel_chart(view) if view.computed else None,
+        "stage_label": funnel_views.stage_label,
+        "funnel_chart": funnel_views.funnel_chart(view) if view.computed else None,
     }
     return render(request, "analytics/funnel.html", context)

@@ -1,4 +1,5 @@
-"""Theil–Sen slopes with Sen's confidence interval for many short series at once.
+"""Trends over recent periods: the stored values of many subjects as arrays, and
+Theil–Sen slopes with Sen's confidence interval for many short series at once.
 
 ``scipy.stats.theilslopes`` takes about half a millisecond per series; the warnings and
 the recognition judge every KPI of every seller (14,000 series at 2,000 sellers), so
@@ -12,9 +13,18 @@ A row's missing values (NaN) are left out of its own pairs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 from scipy.stats import norm
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from touchline.kpis.compute import data_span
+from touchline.kpis.models import KpiValue
+from touchline.org.periods import Period
+
+TREND_PERIODS = 8
 
 
 @dataclass(frozen=True)
@@ -68,3 +78,89 @@ def theil_sen(values: np.ndarray, *, confidence: float, minimum: int = 3) -> Slo
         low[chosen] = np.take_along_axis(pairs, lower[:, None], axis=1)[:, 0]
         high[chosen] = np.take_along_axis(pairs, upper[:, None], axis=1)[:, 0]
     return Slopes(slope, low, high, points)
+
+
+def trend_periods(period: Period, day: date, count: int = TREND_PERIODS) -> list[Period]:
+    """Return the ``count`` complete periods up to ``period``, oldest first.
+
+    The analysed period counts when ``day`` is its last day; else it is still running.
+    """
+    last = period if day >= period.end else period.previous()
+    found = [last]
+    while len(found) < count:
+        found.insert(0, found[0].previous())
+    return found
+
+
+@dataclass
+class History:
+    """Stored values per subject, KPI and period (NaN: none)."""
+
+    values: np.ndarray
+    subject_row: dict[int, int]
+    kpi_column: dict[int, int]
+
+    def rows(self, pairs: list[tuple[int, int]]) -> np.ndarray:
+        """Return one row of values per (subject, KPI) pair, periods as columns."""
+        periods = self.values.shape[2]
+        if not pairs:
+            return np.empty((0, periods))
+        chosen = np.array([self.subject_row.get(s, -1) for s, _k in pairs])
+        kpis = np.array([self.kpi_column.get(k, -1) for _s, k in pairs])
+        found = np.full((len(pairs), periods), np.nan)
+        known = (chosen >= 0) & (kpis >= 0)
+        found[known] = self.values[chosen[known], kpis[known], :]
+        return found
+
+    def latest(self, subject: int, kpi_id: int) -> float | None:
+        """Return the value of the last period, None when there is none."""
+        row, column = self.subject_row.get(subject), self.kpi_column.get(kpi_id)
+        if row is None or column is None:
+            return None
+        value = self.values[row, column, -1]
+        return float(value) if np.isfinite(value) else None
+
+
+def stored_history(
+    session: Session,
+    kind: str,
+    subjects: list[int],
+    kpi_ids: list[int],
+    periods: list[Period],
+    *,
+    partial_too: bool = False,
+) -> History:
+    """Return the stored values of ``subjects`` on ``kpi_ids`` in ``periods``; a period
+    that began before the first day of data is left out (NaN) unless ``partial_too``."""
+    labels = [p.label for p in periods]
+    column = {label: index for index, label in enumerate(labels)}
+    subject_row = {subject: index for index, subject in enumerate(subjects)}
+    kpi_column = {kpi_id: index for index, kpi_id in enumerate(kpi_ids)}
+    values = np.full((len(subjects), len(kpi_ids), len(labels)), np.nan)
+    found = History(values, subject_row, kpi_column)
+    if not subjects or not kpi_ids:
+        return found
+    span = data_span(session)
+    # A period that began before the data did holds only part of its events: left out.
+    partial = {p.label for p in periods if not partial_too and (span is None or p.start < span[0])}
+    rows = (
+        session.connection()
+        .execute(
+            select(KpiValue.subject_id, KpiValue.kpi_id, KpiValue.period, KpiValue.value).where(
+                KpiValue.subject_kind == kind,
+                KpiValue.subject_id.in_(subjects),
+                KpiValue.kpi_id.in_(kpi_ids),
+                KpiValue.period.in_(labels),
+                KpiValue.value.is_not(None),
+            )
+        )
+        .all()
+    )
+    kept = [row for row in rows if row[2] not in partial and row[0] in subject_row]
+    if kept:
+        values[
+            [subject_row[row[0]] for row in kept],
+            [kpi_column[row[1]] for row in kept],
+            [column[row[2]] for row in kept],
+        ] = [row[3] for row in kept]
+    return found

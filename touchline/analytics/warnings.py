@@ -25,179 +25,50 @@ activity targets rise (docs/analytics.md, "Early warnings").
   interval is below zero and the targets rose by more than ``TARGET_RISE``.
 
 A warning carries the decision rule of the KPI's version in force; the dashboard, the
-coaching agenda (source "warning"), the page and the API read the stored payload.
+coaching agenda (source "warning"), the page and the API read the stored payload
+(warning_views.py). The pace lives in warning_pace.py, the trends in warning_trend.py and
+the energy in warning_energy.py.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from touchline.analytics import warning_energy
 from touchline.analytics.registry import Payload, RunContext, analysis
-from touchline.analytics.warning_trend import theil_sen
-from touchline.config import get_settings
-from touchline.crm.models import Activity, Deal, PulseAnswer
+from touchline.analytics.warning_energy import ENERGY_KPI
+from touchline.analytics.warning_pace import (
+    EVENTS,
+    PROFILE_PERIODS,
+    EventSource,
+    Profile,
+    Share,
+    event_profile,
+    pace_day,
+    share_of,
+)
+from touchline.analytics.warning_trend import stored_history, theil_sen, trend_periods
 from touchline.kpis.catalogue import Versions
-from touchline.kpis.compute import ANONYMITY_MINIMUM, company_today, data_span
-from touchline.kpis.metrics import Direction, Level
-from touchline.kpis.models import Kpi, KpiValue, ScorecardTemplate, SubjectKind, TimeAggregation
+from touchline.kpis.compute import company_today
+from touchline.kpis.metrics import Direction
+from touchline.kpis.models import Kpi, ScorecardTemplate, SubjectKind, TimeAggregation
 from touchline.kpis.scorecards import CardBook, EffectiveLine, attainment, light, scaled_target
 from touchline.org.models import Seller, Unit
-from touchline.org.periods import Period, PeriodKind, period_containing
+from touchline.org.periods import Period
 from touchline.ratings.pulse import TREND_CONFIDENCE as ENERGY_CONFIDENCE
-from touchline.ratings.pulse import TREND_WEEKS as ENERGY_WEEKS
 
 KEY = "warnings"
 TREND_CONFIDENCE = 0.95
-TREND_PERIODS = 8
 MIN_TREND_PERIODS = 4
-PROFILE_PERIODS = 4
-MIN_PROFILE_EVENTS = 30
 # Before a tenth of the period has passed a projection rests on too little to warn.
 MIN_ELAPSED = 0.1
-TARGET_RISE = 0.02
-ENERGY_KPI = "pulse_energy"
-
-
-@dataclass(frozen=True)
-class EventSource:
-    """The daily events a KPI that adds up is made of, for its seasonality profile."""
-
-    kind: str  # "won", "created" or an activity type
-    amounts: bool = False
-
-
-# What each built-in KPI counts by day. A KPI not listed (an expression, a coaching KPI)
-# has no daily events to learn from and is paced linearly.
-EVENTS: dict[str, EventSource] = {
-    "revenue_won": EventSource("won", amounts=True),
-    "deals_won": EventSource("won"),
-    "new_customers": EventSource("won"),
-    "pipeline_created": EventSource("created", amounts=True),
-    "meetings": EventSource("meeting"),
-    "meetings_new_customers": EventSource("meeting"),
-    "calls": EventSource("call"),
-    "emails": EventSource("email"),
-    "demos": EventSource("demo"),
-    "social_touches": EventSource("social"),
-}
-
-
-def last_data_day(session: Session) -> date | None:
-    """Return the latest day with a stored activity, deal creation or close; None if none."""
-    days = [
-        session.scalar(select(func.max(Activity.occurred_on))),
-        session.scalar(select(func.max(Deal.created_date))),
-        session.scalar(select(func.max(Deal.close_date))),
-    ]
-    found = [day for day in days if day is not None]
-    return max(found) if found else None
-
-
-def pace_day(session: Session, period: Period, today: date) -> date | None:
-    """Return the day ``period`` is judged on (see the module); None before it begins."""
-    if today < period.start:
-        return None
-    if today > period.end:
-        return period.end
-    last = last_data_day(session)
-    if last is None or last >= today:
-        return today
-    return max(last, period.start)
-
-
-def _fraction_day(period: Period, fraction: float) -> date:
-    """Return the last day of ``period`` by which ``fraction`` of its days have passed."""
-    days = max(1, round(fraction * period.days))
-    return period.start + timedelta(days=days - 1)
-
-
-# --- seasonality profiles ----------------------------------------------------------------
-
-
-@dataclass
-class Profile:
-    """Per seller, what of earlier periods' events came by the pace day's point of them."""
-
-    reached: dict[int, float]
-    total: dict[int, float]
-    events: dict[int, int]
-
-
-def event_profile(
-    session: Session, source: EventSource, earlier: list[Period], fraction: float
-) -> Profile:
-    """Return per seller the events of ``earlier`` periods up to the point ``fraction`` of
-    each (the day by which that share of its days had passed), and in all of each."""
-    profile = Profile(defaultdict(float), defaultdict(float), defaultdict(int))
-    for period in earlier:
-        cutoff = _fraction_day(period, fraction)
-        if source.kind in ("won", "created"):
-            day = Deal.close_date if source.kind == "won" else Deal.created_date
-            weight = Deal.amount_cents / 100.0 if source.amounts else 1
-            conditions: list[ColumnElement[bool]] = [day.between(period.start, period.end)]
-            if source.kind == "won":
-                conditions.append(Deal.status == "won")
-            query = (
-                select(
-                    Deal.seller_id,
-                    func.sum(case((day <= cutoff, weight), else_=0)),
-                    func.sum(weight),
-                    func.count(),
-                )
-                .where(*conditions)
-                .group_by(Deal.seller_id)
-            )
-        else:
-            query = (
-                select(
-                    Activity.seller_id,
-                    func.sum(case((Activity.occurred_on <= cutoff, 1), else_=0)),
-                    func.count(),
-                    func.count(),
-                )
-                .where(
-                    Activity.type == source.kind,
-                    Activity.occurred_on.between(period.start, period.end),
-                )
-                .group_by(Activity.seller_id)
-            )
-        for seller_id, reached, total, count in session.execute(query):
-            profile.reached[seller_id] += float(reached or 0)
-            profile.total[seller_id] += float(total or 0)
-            profile.events[seller_id] += int(count or 0)
-    return profile
-
-
-@dataclass(frozen=True)
-class Share:
-    """The share of a period's value normally reached by the pace day, and whence."""
-
-    value: float
-    method: str  # "seller", "unit" or "linear"
-    events: int
-
-
-def share_of(profile: Profile | None, members: list[int], own: int | None, linear: float) -> Share:
-    """Return the seller's own share (``own``), else the pooled share of ``members``."""
-    if profile is not None:
-        if own is not None:
-            events = profile.events.get(own, 0)
-            total = profile.total.get(own, 0.0)
-            if events >= MIN_PROFILE_EVENTS and total > 0:
-                return Share(profile.reached.get(own, 0.0) / total, "seller", events)
-        events = sum(profile.events.get(member, 0) for member in members)
-        total = sum(profile.total.get(member, 0.0) for member in members)
-        if events >= MIN_PROFILE_EVENTS and total > 0:
-            reached = sum(profile.reached.get(member, 0.0) for member in members)
-            return Share(reached / total, "unit", events)
-    return Share(linear, "linear", 0)
 
 
 # --- judging one line --------------------------------------------------------------------
@@ -270,92 +141,6 @@ def _trends(values: np.ndarray) -> list[tuple[float, float, float, int]]:
         (float(s), float(lo), float(hi), int(n))
         for s, lo, hi, n in zip(found.slope, found.low, found.high, found.points, strict=True)
     ]
-
-
-def trend_periods(period: Period, day: date, count: int = TREND_PERIODS) -> list[Period]:
-    """Return the ``count`` complete periods up to ``period``, oldest first.
-
-    The analysed period counts when ``day`` is its last day; else it is still running.
-    """
-    last = period if day >= period.end else period.previous()
-    found = [last]
-    while len(found) < count:
-        found.insert(0, found[0].previous())
-    return found
-
-
-@dataclass
-class History:
-    """Stored values per subject, KPI and period (NaN: none)."""
-
-    values: np.ndarray
-    subject_row: dict[int, int]
-    kpi_column: dict[int, int]
-
-    def rows(self, pairs: list[tuple[int, int]]) -> np.ndarray:
-        """Return one row of values per (subject, KPI) pair, periods as columns."""
-        periods = self.values.shape[2]
-        if not pairs:
-            return np.empty((0, periods))
-        chosen = np.array([self.subject_row.get(s, -1) for s, _k in pairs])
-        kpis = np.array([self.kpi_column.get(k, -1) for _s, k in pairs])
-        found = np.full((len(pairs), periods), np.nan)
-        known = (chosen >= 0) & (kpis >= 0)
-        found[known] = self.values[chosen[known], kpis[known], :]
-        return found
-
-    def latest(self, subject: int, kpi_id: int) -> float | None:
-        """Return the value of the last period, None when there is none."""
-        row, column = self.subject_row.get(subject), self.kpi_column.get(kpi_id)
-        if row is None or column is None:
-            return None
-        value = self.values[row, column, -1]
-        return float(value) if np.isfinite(value) else None
-
-
-def stored_history(
-    session: Session,
-    kind: str,
-    subjects: list[int],
-    kpi_ids: list[int],
-    periods: list[Period],
-    *,
-    partial_too: bool = False,
-) -> History:
-    """Return the stored values of ``subjects`` on ``kpi_ids`` in ``periods``; a period
-    that began before the first day of data is left out (NaN) unless ``partial_too``."""
-    labels = [p.label for p in periods]
-    column = {label: index for index, label in enumerate(labels)}
-    subject_row = {subject: index for index, subject in enumerate(subjects)}
-    kpi_column = {kpi_id: index for index, kpi_id in enumerate(kpi_ids)}
-    values = np.full((len(subjects), len(kpi_ids), len(labels)), np.nan)
-    found = History(values, subject_row, kpi_column)
-    if not subjects or not kpi_ids:
-        return found
-    span = data_span(session)
-    # A period that began before the data did holds only part of its events: left out.
-    partial = {p.label for p in periods if not partial_too and (span is None or p.start < span[0])}
-    rows = (
-        session.connection()
-        .execute(
-            select(KpiValue.subject_id, KpiValue.kpi_id, KpiValue.period, KpiValue.value).where(
-                KpiValue.subject_kind == kind,
-                KpiValue.subject_id.in_(subjects),
-                KpiValue.kpi_id.in_(kpi_ids),
-                KpiValue.period.in_(labels),
-                KpiValue.value.is_not(None),
-            )
-        )
-        .all()
-    )
-    kept = [row for row in rows if row[2] not in partial and row[0] in subject_row]
-    if kept:
-        values[
-            [subject_row[row[0]] for row in kept],
-            [kpi_column[row[1]] for row in kept],
-            [column[row[2]] for row in kept],
-        ] = [row[3] for row in kept]
-    return found
 
 
 # --- the analysis --------------------------------------------------------------------------
@@ -464,8 +249,10 @@ def early_warnings(session: Session, period: Period, *, today: date) -> Payload:
         sources,
         own_lines,
     )
-    base["energy"] = team_energy_warnings(session, book, day, team_members, units, field)
-    energy_rule = _energy_rule(session, versions, day)
+    base["energy"] = warning_energy.team_energy_warnings(
+        session, book, day, team_members, units, field
+    )
+    energy_rule = warning_energy.energy_rule(session, versions, day)
     base["warnings"] = _warnings(base, energy_rule)
     base["energy_rule"] = energy_rule
     # A KPI's rule is the same on every line: stored once, with the KPI.
@@ -599,105 +386,6 @@ def _unit_lines(
                 "adds_up": facts.kpi.time_aggregation == TimeAggregation.SUM,
                 "builtin": facts.kpi.builtin,
             }
-
-
-# --- team energy against activity demands ----------------------------------------------
-
-
-def energy_weeks(day: date) -> list[Period]:
-    """Return the ``ENERGY_WEEKS`` ISO weeks ending with the week of ``day``, oldest first."""
-    start_month = get_settings().fiscal_year_start_month
-    weeks = [period_containing(day, PeriodKind.WEEK, fiscal_start_month=start_month)]
-    while len(weeks) < ENERGY_WEEKS:
-        weeks.insert(0, weeks[0].previous())
-    return weeks
-
-
-def _activity_targets(book: CardBook, sellers: list[Seller], day: date) -> float:
-    """Return the sum of the activity-level targets (of KPIs that add up) on the sellers'
-    cards in force on ``day``."""
-    versions = book.versions
-    total = 0.0
-    for seller in sellers:
-        for line in book.lines_of(seller, day):
-            kpi = book.kpis[line.kpi_id]
-            if kpi.level != Level.ACTIVITY or kpi.time_aggregation != TimeAggregation.SUM:
-                continue
-            target = (
-                line.target if line.target is not None else versions.in_force(kpi.id, day).target
-            )
-            total += target or 0.0
-    return total
-
-
-def team_energy_warnings(
-    session: Session,
-    book: CardBook,
-    day: date,
-    team_members: dict[int, list[int]],
-    units: dict[int, Unit],
-    field: list[Seller],
-) -> dict[str, Any]:
-    """Return per team its weekly energy, trend with interval, the change of its
-    activity targets over the same weeks, and whether it is warned."""
-    weeks = energy_weeks(day)
-    labels = [week.label for week in weeks]
-    column = {label: index for index, label in enumerate(labels)}
-    teams = sorted(team_members)
-    row = {unit_id: index for index, unit_id in enumerate(teams)}
-    sums = np.zeros((len(teams), len(labels)))
-    counts = np.zeros((len(teams), len(labels)), dtype=int)
-    for unit_id, week, total, count in session.execute(
-        select(Seller.unit_id, PulseAnswer.week, func.sum(PulseAnswer.energy), func.count())
-        .join(Seller, Seller.id == PulseAnswer.seller_id)
-        .where(PulseAnswer.week.in_(labels), Seller.unit_id.in_(teams))
-        .group_by(Seller.unit_id, PulseAnswer.week)
-    ):
-        sums[row[unit_id], column[week]] = float(total)
-        counts[row[unit_id], column[week]] = int(count)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        energy = np.where(counts >= ANONYMITY_MINIMUM, sums / np.maximum(counts, 1), np.nan)
-    found = theil_sen(energy, confidence=ENERGY_CONFIDENCE, minimum=4)
-    by_unit: dict[int, list[Seller]] = defaultdict(list)
-    for seller in field:
-        by_unit[seller.unit_id].append(seller)
-    first_day = weeks[0].start
-    result: dict[str, Any] = {}
-    for unit_id in teams:
-        index = row[unit_id]
-        before = _activity_targets(book, by_unit[unit_id], first_day)
-        after = _activity_targets(book, by_unit[unit_id], day)
-        change = (after - before) / before if before > 0 else None
-        high = _number(found.high[index])
-        falling = high is not None and high < 0
-        rising = change is not None and change > TARGET_RISE
-        result[str(unit_id)] = {
-            "external_id": units[unit_id].external_id,
-            "name": units[unit_id].name,
-            "weeks": labels,
-            "energy": [_number(value) for value in energy[index]],
-            "answers": [int(count) for count in counts[index]],
-            "slope": _number(found.slope[index]),
-            "low": _number(found.low[index]),
-            "high": high,
-            "targets_from": before,
-            "targets_to": after,
-            "target_change": change,
-            "falling": falling,
-            "targets_rising": rising,
-            "warned": falling and rising,
-        }
-    return result
-
-
-def _energy_rule(session: Session, versions: Versions, day: date) -> str:
-    kpi_id = session.scalar(select(Kpi.id).where(Kpi.code == ENERGY_KPI))
-    if kpi_id is None:
-        return ""
-    try:
-        return versions.in_force(kpi_id, day).decision_rule
-    except LookupError:
-        return ""
 
 
 def _warnings(base: Payload, energy_rule: str) -> list[dict[str, Any]]:
