@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from statsmodels.stats.proportion import proportion_confint
 
-from tests.analytics.conftest import demo_login, demo_marker, seller_of
+from tests.analytics.conftest import demo_login, demo_marker, seller_of, unit_of
 from tests.analytics.demo_today import demo_today  # noqa: F401 (a fixture)
 from touchline.analytics.funnel import (
     KEY,
@@ -253,3 +253,23 @@ def test_stage_history_on_both_databases(db):
     won = event_profile(db, EventSource("won", amounts=True), [quarter], 0.5)
     assert won.reached[anne.id] == pytest.approx(1000.0)  # D1 closed on day 30
     assert won.total[anne.id] == pytest.approx(1000.0)
+
+
+def test_a_leader_sees_who_loses_deals_first_and_narrows_to_a_unit(demo_db, demo_as, funnelled):
+    period, payload = funnelled
+    leader = demo_as(demo_login(demo_db, "leader"))
+    page = leader.get("/analytics/funnel", params={"period": period.label})
+    flagged = [
+        row
+        for row in payload["sellers"].values()
+        if any(s["loses"] for s in row["steps"]) or any(t["slow"] for t in row["times"])
+    ]
+    assert f"{len(flagged)} of {len(payload['sellers'])} sellers lose deals" in page.text
+    team = leader.get("/analytics/funnel", params={"period": period.label, "unit": "T-DK-KOB"})
+    members = [
+        r for r in payload["sellers"].values() if r["unit_id"] == unit_of(demo_db, "T-DK-KOB").id
+    ]
+    assert team.text.count("deals</small>") == len(members)
+    wrong = leader.get("/api/v1/analytics/funnel", params={"period": period.label, "unit": "T-XX"})
+    assert wrong.status_code in (400, 422)
+    assert "unit" in wrong.text

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from touchline.analytics.funnel import KEY, OPEN_STAGE, WON
 from touchline.analytics.warning_cache import read_payload
 from touchline.auth.policy import Actor
+from touchline.errors import InvalidInput
 from touchline.i18n import gettext as _
 from touchline.org.models import Seller
 from touchline.org.periods import Period
@@ -43,33 +44,61 @@ class FunnelView:
 
 
 def funnel_view(
-    session: Session, *, actor: Actor, period: Period, seller: str | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    period: Period,
+    seller: str | None = None,
+    unit: str | None = None,
 ) -> FunnelView:
     """Return the stored funnel of ``period`` that ``actor`` may see, optionally for one
-    seller (by external id); refuses a seller the actor may not see, naming the field."""
+    seller or one unit (by external id); refuses a seller the actor may not see and a
+    unit they do not manage, naming the field."""
     focus = get_seller(session, actor=actor, external_id=seller) if seller else None
     payload = read_payload(session, period, KEY)
     if payload is None:
         return FunnelView(period, computed=False)
+    team: int | None = focus.unit_id if focus is not None else None
+    if unit:
+        team = next(
+            (
+                int(unit_id)
+                for unit_id, entry in payload.get("units", {}).items()
+                if entry["external_id"] == unit and actor.can_manage_unit(int(unit_id))
+            ),
+            None,
+        )
+        if team is None:
+            raise InvalidInput(
+                _("No unit %(id)s in the funnel that you may see.", id=repr(unit)), field="unit"
+            )
     visible = set(session.scalars(select(Seller.id).where(actor.sellers_clause())))
     sellers = [
         {"id": int(seller_id), **entry}
         for seller_id, entry in payload.get("sellers", {}).items()
-        if int(seller_id) in visible and (focus is None or int(seller_id) == focus.id)
+        if int(seller_id) in visible
+        and (focus is None or int(seller_id) == focus.id)
+        and (team is None or entry["unit_id"] == team)
     ]
     units = [
         {"id": int(unit_id), **entry}
         for unit_id, entry in payload.get("units", {}).items()
-        if actor.can_manage_unit(int(unit_id)) and (focus is None or int(unit_id) == focus.unit_id)
+        if actor.can_manage_unit(int(unit_id)) and (team is None or int(unit_id) == team)
     ]
+    whole = actor.sees_all and focus is None and team is None
     return FunnelView(
         period,
         computed=True,
         payload=payload,
         units=sorted(units, key=lambda unit: str(unit["name"])),
         sellers=sorted(sellers, key=lambda row: str(row["name"])),
-        company=payload.get("company") if actor.sees_all and focus is None else None,
+        company=payload.get("company") if whole else None,
     )
+
+
+def flagged(row: dict[str, Any]) -> bool:
+    """True when a seller loses deals at a step or is slow in a stage."""
+    return any(step["loses"] for step in row["steps"]) or any(t["slow"] for t in row["times"])
 
 
 def stage_label(stage: str) -> str:

@@ -104,12 +104,16 @@ def recognition_list(
 
 @router.get("/funnel")
 def funnel_list(
-    db: Db, actor: SignedIn, period: str | None = None, seller: str | None = None
+    db: Db,
+    actor: SignedIn,
+    period: str | None = None,
+    seller: str | None = None,
+    unit: str | None = None,
 ) -> dict[str, Any]:
     """Conversion and time in stage of each visible seller against their unit, the
-    managed units, and the company for leaders."""
+    managed units, and the company for leaders; ``seller`` or ``unit`` narrow it."""
     chosen = chosen_period(period)
-    view = funnel_views.funnel_view(db, actor=actor, period=chosen, seller=seller)
+    view = funnel_views.funnel_view(db, actor=actor, period=chosen, seller=seller, unit=unit)
     payload = view.payload
     return {
         "period": chosen.label,

@@ -21,6 +21,9 @@ router = APIRouter()
 # Beyond this many warnings the page shows the most severe and the units to narrow to;
 # the download holds them all.
 SHOWN_ROWS = 200
+# Beyond this many sellers the funnel page lists those who lose deals or are slow, and
+# the units to narrow to; the download holds every seller.
+SHOWN_SELLERS = 60
 
 
 @router.get("/analytics/warnings")
@@ -75,12 +78,13 @@ def funnel_page(
     actor: SignedIn,
     period: str | None = None,
     seller: str | None = None,
+    unit: str | None = None,
     format: str | None = None,
 ) -> Response:
     chosen = chosen_period(period)
-    view = funnel_views.funnel_view(db, actor=actor, period=chosen, seller=seller)
+    view = funnel_views.funnel_view(db, actor=actor, period=chosen, seller=seller, unit=unit)
     if wants_download(format):
-        suffix = f"-{seller}" if seller else ""
+        suffix = f"-{seller or unit}" if seller or unit else ""
         return table_response(
             funnel_views.funnel_table(view),
             filename=f"funnel-{chosen.label}{suffix}",
@@ -90,6 +94,12 @@ def funnel_page(
         "view": view,
         "periods": period_choices(chosen),
         "seller": seller,
+        "unit": unit,
+        "shown_sellers": (
+            [row for row in view.sellers if funnel_views.flagged(row)]
+            if len(view.sellers) > SHOWN_SELLERS
+            else view.sellers
+        ),
         "stage_label": funnel_views.stage_label,
         "funnel_chart": funnel_views.funnel_chart(view) if view.computed else None,
     }
