@@ -25,6 +25,8 @@ from touchline.analytics import behaviour_pages as analytics_behaviour_pages
 from touchline.analytics import fair_api, fair_pages
 from touchline.analytics import pages as analytics_pages
 from touchline.analytics import training_pages as analytics_training_pages
+from touchline.analytics import warning_api as analytics_warning_api
+from touchline.analytics import warning_pages as analytics_warning_pages
 from touchline.auth import api as auth_api
 from touchline.auth import pages as auth_pages
 from touchline.auth.sessions import SessionMiddleware
@@ -241,6 +243,7 @@ def create_app(
         analytics_pages.router,
         analytics_behaviour_pages.router,
         analytics_training_pages.router,
+        analytics_warning_pages.router,
         auth_api.router,
         org_api.router,
         crm_api.router,
@@ -252,6 +255,7 @@ def create_app(
         analytics_behaviour_api.router,
         fair_pages.router,
         fair_api.router,
+        analytics_warning_api.router,
     ):
         app.include_router(router)
 

@@ -65,6 +65,24 @@ def sections() -> list[Section]:
             ("training",),
         ),
         Section(
+            "/analytics/warnings",
+            _("Early warnings"),
+            _("Every card KPI projected to period end, its trend, and teams losing energy."),
+            ("warnings",),
+        ),
+        Section(
+            "/analytics/recognition",
+            _("Recognition of progress"),
+            _("Sellers improving most against their own baseline, next to the top results."),
+            ("recognition",),
+        ),
+        Section(
+            "/analytics/funnel",
+            _("Funnel"),
+            _("Conversion and time in stage per seller against their unit."),
+            ("funnel",),
+        ),
+        Section(
             "/analytics/effectiveness",
             _("KPI effectiveness"),
             _("Which KPIs relate to later fair results, and which are only statistics."),

@@ -40,20 +40,21 @@ SellerPageBuilder = Callable[[Session, Actor, Seller], list[Part]]
 
 def _dashboard_builders() -> tuple[DashboardBuilder, ...]:
     # Imported when first asked: the domains' parts import this module for ``Part``.
-    from touchline.analytics import behaviour_parts, fair_parts
+    from touchline.analytics import behaviour_parts, fair_parts, warning_parts
     from touchline.coaching import parts as coaching
     from touchline.ratings import parts as ratings
 
     return (
         ratings.dashboard_parts,
         coaching.dashboard_parts,
+        warning_parts.dashboard_parts,
         behaviour_parts.dashboard_parts,
         fair_parts.dashboard_parts,
     )
 
 
 def _seller_page_builders() -> tuple[SellerPageBuilder, ...]:
-    from touchline.analytics import behaviour_parts, fair_parts
+    from touchline.analytics import behaviour_parts, fair_parts, warning_parts
     from touchline.coaching import parts as coaching
     from touchline.ratings import parts as ratings
 
@@ -61,6 +62,7 @@ def _seller_page_builders() -> tuple[SellerPageBuilder, ...]:
         ratings.seller_page_parts,
         coaching.seller_page_parts,
         fair_parts.seller_page_parts,
+        warning_parts.seller_page_parts,
         behaviour_parts.seller_page_parts,
     )
 
