@@ -275,8 +275,9 @@ def test_the_heatmap_switches_between_raw_and_fair(demo_db, demo_as, analysed):
 
 
 def test_the_seller_page_says_the_fair_result_in_words(demo_db, demo_as, analysed, monkeypatch):
-    period = analysed(back=1)
-    # The part shows the running quarter, or the one before while it is not analysed.
+    # The part shows the running quarter (the demo analyses it when it is built), or the
+    # one before while it is not analysed.
+    period = analysed()
     quarter = demo_quarter(demo_db)
     monkeypatch.setattr(fair_parts, "current_quarter", lambda: quarter)
     email = demo_login(demo_db, "seller")

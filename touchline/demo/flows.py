@@ -121,7 +121,9 @@ def build(
     logins = _create_users(session)
     if progress:
         progress("rating rounds and surveys", 0)
-    build_ratings(session, today=generated.last_day, seed=seed)
+    build_ratings(
+        session, today=generated.last_day, seed=seed, energy_team=generated.low_energy_team
+    )
     # Coaching needs the managers' accounts: they are the coaches.
     build_coaching(session, today=company_today(), seed=seed, progress=progress)
     marker = {
@@ -197,7 +199,8 @@ def bring_up_to_date(
     stored = json.loads(get_value(session, DEMO_MARKER) or "{}")
     seed = int(stored.get("seed", 7)) if isinstance(stored, dict) else 7
     if session.scalar(select(RatingRound.id).limit(1)) is None:
-        build_ratings(session, today=last_day, seed=seed)
+        energy_team = stored.get("low_energy_team") if isinstance(stored, dict) else None
+        build_ratings(session, today=last_day, seed=seed, energy_team=energy_team or "T-NO-BER")
         added.append("rating rounds and surveys")
     if session.scalar(select(Conversation.id).limit(1)) is None:
         build_coaching(session, today=company_today(), seed=seed, progress=progress)

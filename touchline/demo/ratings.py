@@ -38,18 +38,32 @@ ROUND_KPIS = ["objection_handling", "needs_discovery", "best_practice"]
 TARGET_STEPS = (1.15, 1.3, 1.45)
 
 
-def build_ratings(session: Session, *, today: date, seed: int = 7) -> dict[str, int]:
-    """Add the demo's rating round, campaigns, seller survey and rising Bergen targets;
-    return how many of each were made."""
+def _or_first(units: dict[str, Unit], wanted: str, kind: str, *, avoid: str = "") -> Unit:
+    """Return the unit ``wanted`` or, in a company without it (the medium and large sizes
+    number their teams), the first unit of ``kind`` in the same country, then any."""
+    if wanted in units:
+        return units[wanted]
+    country = wanted.split("-")[1]
+    of_kind = [u for key, u in sorted(units.items()) if u.kind == kind and key != avoid]
+    same_country = [u for u in of_kind if u.external_id.split("-")[1:2] == [country]]
+    return (same_country or of_kind)[0]
+
+
+def build_ratings(
+    session: Session, *, today: date, seed: int = 7, energy_team: str = ENERGY_TEAM
+) -> dict[str, int]:
+    """Add the demo's rating round, campaigns, seller survey and rising targets of the
+    team losing energy (``energy_team``, Bergen at the small size); return how many of
+    each were made."""
     rng = np.random.default_rng(seed + 1009)
     sync_builtin_scales(session)
     units = {unit.external_id: unit for unit in session.scalars(select(Unit))}
     made: dict[str, int] = {}
-    made["raised_targets"] = _raise_targets(session, units[ENERGY_TEAM], today)
+    made["raised_targets"] = _raise_targets(session, _or_first(units, energy_team, "team"), today)
     quarter = period_containing(
         today, PeriodKind.QUARTER, fiscal_start_month=get_settings().fiscal_year_start_month
     )
-    team = units[ROUND_TEAM]
+    team = _or_first(units, ROUND_TEAM, "team", avoid=energy_team)
     manager_user = session.scalar(select(User).where(User.seller_id == team.manager_id))
     if manager_user is None:
         return made
@@ -58,7 +72,9 @@ def build_ratings(session: Session, *, today: date, seed: int = 7) -> dict[str, 
         made |= _round(session, manager, team, quarter.label, today, rng)
         made |= _customer_campaign(session, manager, team, quarter.label, rng)
         made |= _peer_campaign(session, manager, team, quarter.label, rng)
-        made |= _seller_survey(session, units[SURVEY_REGION], quarter.label, rng)
+        made |= _seller_survey(
+            session, _or_first(units, SURVEY_REGION, "region"), quarter.label, rng
+        )
     return made
 
 
