@@ -426,7 +426,9 @@ def _create_draft(
                 "The KPI %(code)s exists already (%(status)s): nothing was created. Edit it in "
                 "the catalogue.",
                 code=existing.code,
-                status=existing.status,
+                status={"active": _("active"), "draft": _("draft")}.get(
+                    existing.status, _("retired")
+                ),
             ),
             field="measure",
         )

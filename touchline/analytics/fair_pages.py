@@ -87,7 +87,7 @@ def model_table(found: FairView) -> Table:
         [c["term"], c["estimate"], c["low"], c["high"], c["p_value"]] for c in found.coefficients
     ]
     return Table(
-        f"{_('Model')} {found.code} {found.period.label}",
+        _("Model %(kpi)s %(period)s", kpi=found.code, period=found.period.label),
         ["term", "estimate", "ci_low", "ci_high", "p_value"],
         rows,
     )
@@ -106,7 +106,7 @@ def frontier_table(found: FairView) -> Table:
         for r in found.frontier
     ]
     return Table(
-        f"{_('Frontier')} {found.period.label}",
+        _("Frontier %(period)s", period=found.period.label),
         ["seller_id", "seller", "unit", "efficiency", "peers"],
         rows,
     )
