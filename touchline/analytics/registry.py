@@ -9,12 +9,16 @@ stored payload and filter it to the viewer's reach before showing it.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from touchline.analytics.dataset import Dataset, load_dataset
@@ -127,9 +131,60 @@ def run_analytics(
     return summaries
 
 
-def stored(session: Session, period: Period, key: str) -> AnalyticsResult | None:
-    """Return the stored result of analysis ``key`` for ``period``, None before a run."""
-    return session.get(AnalyticsResult, (period.label, key))
+@dataclass(frozen=True)
+class Stored:
+    """A stored result as the pages read it; ``payload`` is shared: never change it."""
+
+    period: str
+    analysis: str
+    computed_at: datetime
+    duration_s: float
+    trigger: str
+    payload: Payload
+
+
+# Parsed payloads by (database, period, analysis, computed_at): a run gives a new
+# computed_at, so an entry stays right until the next run replaces it. At 2,000 sellers a
+# payload is megabytes of JSON; the pages and dashboards read it on every visit.
+KEPT = 24
+_lock = threading.Lock()
+_parsed: OrderedDict[tuple[str, str, str, datetime], Stored] = OrderedDict()
+
+
+def stored(session: Session, period: Period, key: str) -> Stored | None:
+    """Return the stored result of analysis ``key`` for ``period``, None before a run.
+
+    One small query says when it was computed; the payload is parsed once per run and
+    process.
+    """
+    head = session.execute(
+        select(
+            AnalyticsResult.computed_at, AnalyticsResult.duration_s, AnalyticsResult.trigger
+        ).where(AnalyticsResult.period == period.label, AnalyticsResult.analysis == key)
+    ).first()
+    if head is None:
+        return None
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    cache_key = (str(engine.url), period.label, key, head.computed_at)
+    with _lock:
+        found = _parsed.get(cache_key)
+        if found is not None:
+            _parsed.move_to_end(cache_key)
+            return found
+    payload = session.scalar(
+        select(AnalyticsResult.payload).where(
+            AnalyticsResult.period == period.label, AnalyticsResult.analysis == key
+        )
+    )
+    found = Stored(
+        period.label, key, head.computed_at, head.duration_s, head.trigger, payload or {}
+    )
+    with _lock:
+        _parsed[cache_key] = found
+        while len(_parsed) > KEPT:
+            _parsed.popitem(last=False)
+    return found
 
 
 def stored_payload(session: Session, period: Period, key: str) -> Payload | None:

@@ -134,14 +134,11 @@ def training_view(session: Session, *, actor: Actor, period: Period) -> Training
         return TrainingView(period, None, None)
     payload = found.payload
     sellers: dict[str, Any] = payload.get("sellers", {})
+    # The sellers one may see, intersected here: an IN list of every planned seller
+    # would cost more than the few the actor sees.
+    planned = {int(s) for s in sellers}
     visible = (
-        set(
-            session.scalars(
-                select(Seller.id).where(
-                    Seller.id.in_([int(s) for s in sellers]), actor.sellers_clause()
-                )
-            )
-        )
+        set(session.scalars(select(Seller.id).where(actor.sellers_clause()))) & planned
         if sellers
         else set()
     )
