@@ -23,7 +23,7 @@ from touchline.errors import Forbidden, InvalidInput, NotFound
 from touchline.i18n import gettext as _
 from touchline.kpis.catalogue import display_name
 from touchline.kpis.models import Kpi, Objective
-from touchline.kpis.scorecards import build_cards, weighted_mean
+from touchline.kpis.scorecards import line_attainments, weighted_mean
 from touchline.org.models import Seller, Unit
 from touchline.org.periods import Period
 
@@ -143,11 +143,9 @@ def objective_tree(session: Session, *, actor: Actor, period: Period) -> list[Ob
         assert kpi.objective_id is not None
         kpis_by_objective[kpi.objective_id].append(kpi)
 
-    cards = build_cards(session, list(sellers.values()), period)
-    # attainments[(seller_id, kpi_id)]
-    attainments = {
-        (card.seller.id, line.kpi.id): line.attainment for card in cards for line in card.lines
-    }
+    # attainments[(seller_id, kpi_id)], of the KPIs that serve an objective
+    served = {kpi.id for kpis in kpis_by_objective.values() for kpi in kpis}
+    attainments = line_attainments(session, list(sellers.values()), period, kpi_ids=served)
     tree = UnitTree.load(session)
 
     def scope_sellers(objective: Objective) -> list[int]:

@@ -311,6 +311,41 @@ def build_cards(
     ]
 
 
+def line_attainments(
+    session: Session,
+    sellers: list[Seller],
+    period: Period,
+    *,
+    kpi_ids: set[int] | None = None,
+    today: date | None = None,
+) -> dict[tuple[int, int], float | None]:
+    """Return the attainment of each card line (seller id, KPI id) in ``period``, as the
+    cards judge it, without their history and summaries (the objectives roll these up).
+    ``kpi_ids`` keeps only those KPIs' lines."""
+    sync_builtin_kpis(session)
+    book = CardBook(session, sellers)
+    lines_by_seller = {
+        seller.id: [
+            line
+            for line in book.lines_of(seller, period.start)
+            if kpi_ids is None or line.kpi_id in kpi_ids
+        ]
+        for seller in sellers
+    }
+    wanted = sorted({line.kpi_id for lines in lines_by_seller.values() for line in lines})
+    if not wanted:
+        return {}
+    stored = _stored_values(session, [seller.id for seller in sellers], wanted, [period.label])
+    today = today or _today()
+    found: dict[tuple[int, int], float | None] = {}
+    for seller in sellers:
+        for line in lines_by_seller[seller.id]:
+            actual = stored.get((seller.id, line.kpi_id, period.label))
+            judged = judge_line(book, line, period, actual=actual, history=[], today=today)
+            found[(seller.id, line.kpi_id)] = judged.attainment
+    return found
+
+
 def judge_line(
     book: CardBook,
     line: EffectiveLine,
