@@ -89,7 +89,10 @@ def duckdb_rates(folder: Path) -> dict[str, float]:
 
 def run_import(folder: Path, url: str) -> tuple[dict[str, Any], float, float]:
     """Import ``folder`` into ``url`` in a child process; return report, seconds, peak MiB."""
-    env = {**os.environ, "TOUCHLINE_DATABASE_URL": url}
+    # The child imports this checkout's touchline, wherever the benchmark is run from.
+    root = str(Path(__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "TOUCHLINE_DATABASE_URL": url, "PYTHONPATH": path}
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     done = subprocess.run(

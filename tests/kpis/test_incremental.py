@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
@@ -125,10 +126,14 @@ def _stored(db) -> dict[tuple[str, str, int, int], tuple[int, float | None]]:
 
 
 def _tables(db) -> dict[str, set[tuple]]:
+    """The rows of the component tables; a row of zeros is the same as no row."""
     found = {}
     for model in (DayComponents, MonthComponents, FirstWin, FirstTouch):
         table = model.__table__
-        found[table.name] = set(db.execute(select(*table.c)).all())
+        rows = set(db.execute(select(*table.c)).all())
+        if model in (DayComponents, MonthComponents):
+            rows = {row for row in rows if any(row[2:])}
+        found[table.name] = rows
     return found
 
 
@@ -333,6 +338,33 @@ def test_refreshing_given_days_without_an_import(db, company, wholes):
     assert not any(r.whole for r in results)
     assert all(r.written == 0 for r in results)  # nothing changed since compute_all
     _assert_same_as_full_recompute(db)
+
+
+def test_the_import_tells_its_hooks_what_changed(db, company, tmp_path, monkeypatch):
+    from touchline.crm import service
+
+    _deals, activities = company
+    caught = []
+    monkeypatch.setattr(
+        service, "AFTER_IMPORT", [lambda _s, _r, changes, _p: caught.append(changes)]
+    )
+    first = activities[0].split(",")
+    moved = [first[0], "S2", first[2], "2026-06-15T10:00:00Z", *first[4:]]
+    rows = [",".join(moved), "Y1,S4,call,2026-05-05T09:00:00Z,,,5,\n", *activities[1:5]]
+    _import(db, tmp_path / "more", {"activities.csv": ACTIVITIES_HEADER + "".join(rows)})
+    changes = caught[0]
+    assert not changes.everything
+    assert list(changes.tables) == ["activities"]
+    table = changes.tables["activities"]
+    assert table.files == ["activities.csv"]
+    # The moved activity's old and new seller and day, the new call's; the four rows
+    # imported unchanged are not listed.
+    named = ("S2", "S4", first[1])
+    assert table.sellers == {
+        db.scalar(select(Seller.id).where(Seller.external_id == name)) for name in named
+    }
+    old_day = datetime.fromisoformat(first[3]).astimezone(ZoneInfo("Europe/Copenhagen")).date()
+    assert table.days == {old_day, date(2026, 6, 15), date(2026, 5, 5)}
 
 
 def _deal_id(db, external_id: str) -> int:

@@ -27,7 +27,9 @@ hand-entered and provided KPIs are not made of CRM events and are left as they a
 
 from __future__ import annotations
 
+import functools
 import time
+import typing
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -42,7 +44,10 @@ from sqlalchemy import (
     Date,
     Select,
     SQLColumnExpression,
+    Table,
     and_,
+    any_,
+    bindparam,
     case,
     cast,
     delete,
@@ -52,9 +57,14 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     true,
     union_all,
+    update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from touchline.config import get_settings
@@ -65,7 +75,6 @@ from touchline.kpis.catalogue import Versions, sync_builtin_kpis
 from touchline.kpis.compute import (
     PeriodResult,
     Progress,
-    ValueRow,
     company_today,
     compute_period,
     data_span,
@@ -150,16 +159,71 @@ def _on_days(column: SQLColumnExpression[Any], days: Iterable[date] | None) -> C
     return or_(*[column.between(first, last) for first, last in _ranges(days)])
 
 
-def _of_sellers(
-    column: SQLColumnExpression[Any], sellers: Collection[int] | None
+def _among(
+    column: SQLColumnExpression[Any], values: Iterable[int], *, postgres: bool
 ) -> ColumnElement[bool]:
-    return true() if sellers is None else column.in_(sorted(sellers))
+    """``column IN values``; on PostgreSQL one array parameter (``= ANY``), not one per value."""
+    listed = sorted(values)
+    if postgres:
+        return column == any_(bindparam(None, listed, type_=ARRAY(BigInteger)))
+    return column.in_(listed)
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Days and sellers as bound parameters, so a statement's shape (and its compiled
+    form, cached by SQLAlchemy) depends only on how many ranges of days it names."""
+
+    ranges: int | None  # None: every day
+    listed: bool  # False: every seller
+    postgres: bool = False
+
+    def days(self, column: SQLColumnExpression[Any]) -> ColumnElement[bool]:
+        if self.ranges is None:
+            return true()
+        return or_(
+            *[
+                column.between(
+                    bindparam(f"first{i}", type_=Date), bindparam(f"last{i}", type_=Date)
+                )
+                for i in range(self.ranges)
+            ]
+        )
+
+    def sellers(self, column: SQLColumnExpression[Any]) -> ColumnElement[bool]:
+        if not self.listed:
+            return true()
+        if self.postgres:
+            return column == any_(bindparam("sellers", type_=ARRAY(BigInteger)))
+        return column.in_(bindparam("sellers", expanding=True))
+
+
+def _where(
+    days: Iterable[date] | None, sellers: Collection[int] | None, *, postgres: bool
+) -> tuple[_Where, dict[str, Any]]:
+    """Return the shape of a condition on ``days`` and ``sellers`` and its parameters."""
+    params: dict[str, Any] = {}
+    ranges = None
+    if days is not None:
+        found = _ranges(days)
+        ranges = len(found)
+        for i, (first, last) in enumerate(found):
+            params[f"first{i}"], params[f"last{i}"] = first, last
+    if sellers is not None:
+        params["sellers"] = sorted(sellers)
+    return _Where(ranges, sellers is not None, postgres), params
 
 
 # --- deriving from the events ----------------------------------------------------------
 
 
-def _first_wins(accounts: Collection[int] | None) -> Select[int | None, int, int, date | None]:
+def _first_wins(
+    accounts: Collection[int] | None, *, postgres: bool = False
+) -> Select[int | None, int, int, date | None]:
     """Per account, its first-ever won deal: earliest close date, ties by deal id as bytes."""
     earlier = aliased(Deal)
     query = select(Deal.account_id, Deal.id, Deal.seller_id, Deal.close_date).where(
@@ -176,11 +240,13 @@ def _first_wins(accounts: Collection[int] | None) -> Select[int | None, int, int
         ),
     )
     if accounts is not None:
-        query = query.where(Deal.account_id.in_(sorted(accounts)))
+        query = query.where(_among(Deal.account_id, accounts, postgres=postgres))
     return query
 
 
-def _first_touches(deals: Collection[int] | None) -> Select[int, int, date, int, date]:
+def _first_touches(
+    deals: Collection[int] | None, *, postgres: bool = False
+) -> Select[int, int, date, int, date]:
     """Per deal, its first activity at or after midnight of its created date (by anyone).
 
     An activity's date in the company's zone grows with its instant, so the earliest
@@ -201,17 +267,17 @@ def _first_touches(deals: Collection[int] | None) -> Select[int, int, date, int,
         .group_by(Deal.id, Deal.seller_id, Deal.created_date)
     )
     if deals is not None:
-        query = query.where(Deal.id.in_(sorted(deals)))
+        query = query.where(_among(Deal.id, deals, postgres=postgres))
     return query
 
 
-def _derived(days: Iterable[date] | None, sellers: Collection[int] | None) -> Select[Any]:
+@functools.cache
+def _derived(where: _Where) -> Select[Any]:
     """Return (seller_id, day, *COMPONENTS) per seller and day, from the events.
 
     New customers and meetings with new customers read ``kpi_first_wins``, which must
     already hold the accounts' first wins.
     """
-    day_list = None if days is None else sorted(set(days))
     first_win = FirstWin.__table__.c
     zero = literal(0, BigInteger)
 
@@ -242,11 +308,15 @@ def _derived(days: Iterable[date] | None, sellers: Collection[int] | None) -> Se
             )
         )
         .select_from(Deal)
-        .outerjoin(FirstWin, first_win.deal_id == Deal.id)
+        # Through the account (the key of kpi_first_wins): one look-up per deal.
+        .outerjoin(
+            FirstWin,
+            and_(first_win.account_id == Deal.account_id, first_win.deal_id == Deal.id),
+        )
         .where(
             Deal.status.in_(("won", "lost")),
-            _on_days(Deal.close_date, day_list),
-            _of_sellers(Deal.seller_id, sellers),
+            where.days(Deal.close_date),
+            where.sellers(Deal.seller_id),
         )
         .group_by(Deal.seller_id, Deal.close_date)
     )
@@ -254,7 +324,7 @@ def _derived(days: Iterable[date] | None, sellers: Collection[int] | None) -> Se
         select(
             *shaped(Deal.seller_id, Deal.created_date, pipeline_cents=func.sum(Deal.amount_cents))
         )
-        .where(_on_days(Deal.created_date, day_list), _of_sellers(Deal.seller_id, sellers))
+        .where(where.days(Deal.created_date), where.sellers(Deal.seller_id))
         .group_by(Deal.seller_id, Deal.created_date)
     )
     meeting = Activity.type == "meeting"
@@ -280,10 +350,7 @@ def _derived(days: Iterable[date] | None, sellers: Collection[int] | None) -> Se
         )
         .select_from(Activity)
         .outerjoin(FirstWin, first_win.account_id == Activity.account_id)
-        .where(
-            _on_days(Activity.occurred_on, day_list),
-            _of_sellers(Activity.seller_id, sellers),
-        )
+        .where(where.days(Activity.occurred_on), where.sellers(Activity.seller_id))
         .group_by(Activity.seller_id, Activity.occurred_on)
     )
     every = union_all(closed, created, acts).subquery()
@@ -299,42 +366,73 @@ def _month_end(month: date) -> date:
     return following - timedelta(days=1)
 
 
-def _rebuild_months(
-    session: Session, months: Iterable[date], sellers: Collection[int] | None
-) -> None:
-    """Make the month rows of ``months`` (first days) the sums of their day rows."""
+def _month_sums(month: date, where: _Where) -> Select[Any]:
+    """(month, seller_id, *COMPONENTS) summed over the day rows of ``where`` in ``month``."""
     day = DayComponents.__table__.c
+    return (
+        select(
+            literal(month, Date).label("month"),
+            day.seller_id,
+            *[cast(func.sum(day[name]), BigInteger).label(name) for name in COMPONENTS],
+        )
+        .where(
+            day.day.between(month, _month_end(month)),
+            where.days(day.day),
+            where.sellers(day.seller_id),
+        )
+        .group_by(day.seller_id)
+    )
+
+
+def _rebuild_months(session: Session, months: Iterable[date]) -> None:
+    """Make the month rows of ``months`` (first days) the sums of their day rows."""
+    every = _Where(None, False)
     for month in sorted(set(months)):
+        session.execute(delete(MonthComponents).where(MonthComponents.month == month))
         session.execute(
-            delete(MonthComponents).where(
-                MonthComponents.month == month, _of_sellers(MonthComponents.seller_id, sellers)
+            insert(MonthComponents).from_select(
+                ["month", "seller_id", *COMPONENTS], _month_sums(month, every)
             )
-        )
-        summed = (
-            select(
-                literal(month, Date),
-                day.seller_id,
-                *[cast(func.sum(day[name]), BigInteger) for name in COMPONENTS],
-            )
-            .where(day.day.between(month, _month_end(month)), _of_sellers(day.seller_id, sellers))
-            .group_by(day.seller_id)
-        )
-        session.execute(
-            insert(MonthComponents).from_select(["month", "seller_id", *COMPONENTS], summed)
         )
 
 
 def _derive_days(session: Session, days: set[date], sellers: set[int] | None) -> None:
-    session.execute(
+    """Derive the day rows of ``days`` x ``sellers`` again; move their months by the
+    difference (the old rows' sums out, the new rows' sums in), set-based."""
+    where, params = _where(days, sellers, postgres=_postgres(session))
+    connection = session.connection()
+    month_table = typing.cast(Table, MonthComponents.__table__)
+    months = sorted({day.replace(day=1) for day in days})
+    for month in months:
+        old = _month_sums(month, where).subquery()
+        connection.execute(
+            update(month_table)
+            .where(month_table.c.month == month, month_table.c.seller_id == old.c.seller_id)
+            .values({name: month_table.c[name] - old.c[name] for name in COMPONENTS}),
+            params,
+        )
+    connection.execute(
         delete(DayComponents).where(
-            _on_days(DayComponents.day, days), _of_sellers(DayComponents.seller_id, sellers)
-        )
+            where.days(DayComponents.day), where.sellers(DayComponents.seller_id)
+        ),
+        params,
     )
-    session.execute(
-        insert(DayComponents).from_select(
-            ["seller_id", "day", *COMPONENTS], _derived(days, sellers)
-        )
+    connection.execute(
+        insert(DayComponents).from_select(["seller_id", "day", *COMPONENTS], _derived(where)),
+        params,
     )
+    upsert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    for month in months:
+        added = upsert(month_table).from_select(
+            ["month", "seller_id", *COMPONENTS], _month_sums(month, where)
+        )
+        connection.execute(
+            added.on_conflict_do_update(
+                index_elements=["month", "seller_id"],
+                set_={name: month_table.c[name] + added.excluded[name] for name in COMPONENTS},
+            ),
+            params,
+        )
 
 
 def rebuild_components(session: Session) -> None:
@@ -353,7 +451,9 @@ def rebuild_components(session: Session) -> None:
         )
     )
     session.execute(
-        insert(DayComponents).from_select(["seller_id", "day", *COMPONENTS], _derived(None, None))
+        insert(DayComponents).from_select(
+            ["seller_id", "day", *COMPONENTS], _derived(_Where(None, False))
+        )
     )
     span = session.execute(select(func.min(DayComponents.day), func.max(DayComponents.day))).one()
     if span[0] is not None:
@@ -363,7 +463,11 @@ def rebuild_components(session: Session) -> None:
         while month <= last:
             months.append(month)
             month = _month_end(month) + timedelta(days=1)
-        _rebuild_months(session, months, None)
+        _rebuild_months(session, months)
+    if session.get_bind().dialect.name == "postgresql":
+        # Fresh statistics, or the planner hashes whole tables for a day's refresh.
+        for table in (DayComponents, MonthComponents, FirstWin, FirstTouch):
+            session.execute(text(f"ANALYZE {table.__tablename__}"))
     session.flush()
 
 
@@ -383,25 +487,27 @@ def _moved_first_wins(session: Session, accounts: set[int], affected: Affected) 
         return
     table = FirstWin.__table__.c
     listed = sorted(accounts)
+    postgres = _postgres(session)
     before = {
         row[0]: row[1:]
         for row in session.execute(
             select(table.account_id, table.deal_id, table.seller_id, table.close_date).where(
-                table.account_id.in_(listed)
+                _among(table.account_id, listed, postgres=postgres)
             )
         )
     }
-    session.execute(delete(FirstWin).where(table.account_id.in_(listed)))
+    session.execute(delete(FirstWin).where(_among(table.account_id, listed, postgres=postgres)))
     session.execute(
         insert(FirstWin).from_select(
-            ["account_id", "deal_id", "seller_id", "close_date"], _first_wins(listed)
+            ["account_id", "deal_id", "seller_id", "close_date"],
+            _first_wins(listed, postgres=postgres),
         )
     )
     after = {
         row[0]: row[1:]
         for row in session.execute(
             select(table.account_id, table.deal_id, table.seller_id, table.close_date).where(
-                table.account_id.in_(listed)
+                _among(table.account_id, listed, postgres=postgres)
             )
         )
     }
@@ -427,7 +533,7 @@ def _moved_first_wins(session: Session, accounts: set[int], affected: Affected) 
         select(Activity.account_id, Activity.seller_id, Activity.occurred_on)
         .where(
             Activity.type == "meeting",
-            Activity.account_id.in_(sorted(reach)),
+            _among(Activity.account_id, reach, postgres=postgres),
             Activity.occurred_on > min(low for low, _high in reach.values()),
         )
         .distinct()
@@ -455,45 +561,57 @@ def _moved_first_touches(
     """
     touch = FirstTouch.__table__.c
     wanted = set(deals)
+    postgres = _postgres(session)
     if activity_days:
+        where, params = _where(activity_days, None, postgres=postgres)
         wanted.update(
-            session.scalars(
-                select(touch.deal_id).where(_on_days(touch.first_touch_on, activity_days))
-            )
+            session.scalars(select(touch.deal_id).where(where.days(touch.first_touch_on)), params)
         )
-        earliest = (
-            select(
-                Activity.deal_id.label("deal_id"),
-                func.min(EpochMilliseconds(Activity.occurred_at)).label("ms"),
-            )
-            .join(Deal, Deal.id == Activity.deal_id)
-            .where(
-                _on_days(Activity.occurred_on, activity_days),
-                Activity.occurred_on >= Deal.created_date,
-            )
-            .group_by(Activity.deal_id)
-            .subquery()
+        # Driven by the changed days' activities, then their deals' stored first touches
+        # by key: never a pass over a whole table.
+        earliest = dict(
+            session.execute(
+                select(Activity.deal_id, func.min(EpochMilliseconds(Activity.occurred_at)))
+                .join(Deal, Deal.id == Activity.deal_id)
+                .where(where.days(Activity.occurred_on), Activity.occurred_on >= Deal.created_date)
+                .group_by(Activity.deal_id),
+                params,
+            ).all()
         )
+        stored: dict[int, int] = {}
+        listed = sorted(deal for deal in earliest if deal is not None)
+        for chunk in range(0, len(listed), 5000):
+            stored.update(
+                session.execute(
+                    select(touch.deal_id, touch.first_touch_ms).where(
+                        _among(touch.deal_id, listed[chunk : chunk + 5000], postgres=postgres)
+                    )
+                ).all()
+            )
         wanted.update(
-            session.scalars(
-                select(earliest.c.deal_id)
-                .outerjoin(FirstTouch, touch.deal_id == earliest.c.deal_id)
-                .where(or_(touch.first_touch_ms.is_(None), earliest.c.ms < touch.first_touch_ms))
-            )
+            deal
+            for deal, ms in earliest.items()
+            if deal is not None and (deal not in stored or ms < stored[deal])
         )
     if not wanted:
         return
     listed = sorted(wanted)
     shown = select(touch.deal_id, touch.seller_id, touch.created_date, touch.first_touch_ms)
-    before = {row[0]: row for row in session.execute(shown.where(touch.deal_id.in_(listed)))}
-    session.execute(delete(FirstTouch).where(touch.deal_id.in_(listed)))
+    before = {
+        row[0]: row
+        for row in session.execute(shown.where(_among(touch.deal_id, listed, postgres=postgres)))
+    }
+    session.execute(delete(FirstTouch).where(_among(touch.deal_id, listed, postgres=postgres)))
     session.execute(
         insert(FirstTouch).from_select(
             ["deal_id", "seller_id", "created_date", "first_touch_ms", "first_touch_on"],
-            _first_touches(listed),
+            _first_touches(listed, postgres=postgres),
         )
     )
-    after = {row[0]: row for row in session.execute(shown.where(touch.deal_id.in_(listed)))}
+    after = {
+        row[0]: row
+        for row in session.execute(shown.where(_among(touch.deal_id, listed, postgres=postgres)))
+    }
     for deal in wanted:
         old, new = before.get(deal), after.get(deal)
         if old != new:
@@ -530,7 +648,7 @@ def _summed(
     """Return each component per seller over the period's month rows."""
     month = MonthComponents.__table__.c
     rows = session.execute(
-        select(month.seller_id, *[func.sum(month[name]) for name in COMPONENTS])
+        select(month.seller_id, *[cast(func.sum(month[name]), BigInteger) for name in COMPONENTS])
         .where(month.month.between(period.start, period.end))
         .group_by(month.seller_id)
     ).all()
@@ -538,7 +656,7 @@ def _summed(
     components = {name: np.zeros(n, dtype=np.int64) for name in COMPONENTS}
     if not rows:
         return components
-    table = np.array([[int(value) for value in row] for row in rows], dtype=np.int64)
+    table = np.array([tuple(row) for row in rows], dtype=np.int64)
     known = np.isin(table[:, 0], organisation.seller_ids)
     table = table[known]
     index = organisation.seller_index(table[:, 0])
@@ -607,32 +725,34 @@ def _refresh_period(
         speed_to_first_touch_h=touch,
     )
     changed = {code: ~_same(metrics[code], stored[code]) for code in METRICS}
-    rows: list[ValueRow] = []
-    stale: dict[tuple[str, int], list[int]] = {}
+    # The KPIs whose metrics moved for some subject, and those subjects: their values
+    # are written again (a few unmoved ones among them cost less than a finer delete).
+    moved_kpis = []
+    moved = np.zeros(organisation.n_subjects, dtype=bool)
     for kpi in kpis:
         version = versions.in_force(kpi.id, period.start)
         if kpi.source == KpiSource.METRIC:
             uses = {version.formula or kpi.code}
         else:
             uses = set(parse(version.formula, known=METRICS).names)
-        moved = np.zeros(organisation.n_subjects, dtype=bool)
+        reach = np.zeros(organisation.n_subjects, dtype=bool)
         for code in uses:
-            moved |= changed[code]
-        if not moved.any():
-            continue
-        positions = np.flatnonzero(moved)
-        values = value_rows(organisation, period, [kpi], versions, metrics, {}, positions=positions)
-        rows += values
-        for kind, subjects in _subjects_at(organisation, positions).items():
-            stale.setdefault((kind, kpi.id), []).extend(subjects)
-    for (kind, kpi_id), subjects in stale.items():
+            reach |= changed[code]
+        if reach.any():
+            moved_kpis.append(kpi)
+            moved |= reach
+    positions = np.flatnonzero(moved)
+    rows = value_rows(organisation, period, moved_kpis, versions, metrics, {}, positions=positions)
+    kpi_ids = [kpi.id for kpi in moved_kpis]
+    postgres = _postgres(session)
+    for kind, subjects in _subjects_at(organisation, positions).items():
         for chunk in range(0, len(subjects), 5000):
             session.execute(
                 delete(KpiValue).where(
                     KpiValue.period == period.label,
                     KpiValue.subject_kind == kind,
-                    KpiValue.kpi_id == kpi_id,
-                    KpiValue.subject_id.in_(subjects[chunk : chunk + 5000]),
+                    _among(KpiValue.kpi_id, kpi_ids, postgres=postgres),
+                    _among(KpiValue.subject_id, subjects[chunk : chunk + 5000], postgres=postgres),
                 )
             )
     insert_values(session, rows)
@@ -640,8 +760,7 @@ def _refresh_period(
     record.metrics = metric_snapshot(metrics)
     record.computed_at, record.duration_s, record.trigger = utcnow(), elapsed, trigger
     session.flush()
-    written = sum(len(subjects) for subjects in stale.values())
-    return PeriodResult(period.label, len(rows), elapsed, written, whole=False)
+    return PeriodResult(period.label, len(rows), elapsed, len(rows), whole=False)
 
 
 def _subjects_at(organisation: Organisation, positions: NDArray[np.int64]) -> dict[str, list[int]]:
@@ -683,13 +802,8 @@ def refresh_events(
     if not components_ready(session):
         rebuild_components(session)
     affected = _affected(session, changes)
-    sellers: set[int] | None = set()
     for days, listed in affected.pairs:
         _derive_days(session, days, listed)
-        sellers = None if sellers is None or listed is None else sellers | listed
-    if sellers is not None and len(sellers) > SELLERS_LISTED:
-        sellers = None
-    _rebuild_months(session, {day.replace(day=1) for day in affected.days}, sellers)
 
     touched = affected.days | affected.touch_days | affected.cycle_days
     computed = set(session.scalars(select(ComputedPeriod.period)))

@@ -4,8 +4,9 @@ The writer shows the watcher the rows of deals and activities it is about to cha
 they were stored), the same rows once written, and the rows it is about to prune; the
 watcher keeps, per table, the sellers, days, deals and accounts those rows name, before
 and after. A hook registered in ``AFTER_IMPORT`` (the KPI engine's refresh) gets the
-result as a ``Changes``. Beyond ``ROWS_LISTED`` rows of a table the lists are not kept
-and the table is marked incomplete: whoever reads it recomputes everything instead.
+result as a ``Changes``. Beyond ``ROWS_LISTED`` distinct (seller, days, deal, account)
+rows of a table the lists are not kept and the table is marked incomplete: whoever
+reads it recomputes everything instead.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ ROWS_LISTED = 20_000
 @dataclass
 class TableChanges:
     """The rows of one table an import inserted, updated or pruned: what they name, as
-    stored before and after (a superset: rows written unchanged count too)."""
+    stored before and as written (rows written unchanged are left out)."""
 
     target: str
     files: list[str] = field(default_factory=list)
@@ -48,9 +49,6 @@ class TableChanges:
     deals: set[int] = field(default_factory=set)
     accounts: set[int] = field(default_factory=set)
     complete: bool = True
-
-    def spans(self) -> list[tuple[date, date]]:
-        return [(day, day) for day in sorted(self.days)]
 
 
 @dataclass
@@ -75,9 +73,6 @@ class Changes:
 
     def table(self, target: str) -> TableChanges:
         return self.tables.setdefault(target, TableChanges(target))
-
-    def __bool__(self) -> bool:
-        return bool(self.tables or self.organisation or self.accounts_pruned or self.other_spans)
 
 
 class ChangeWatcher:

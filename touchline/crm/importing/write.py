@@ -394,11 +394,12 @@ class Writer:
             ]
             return " OR ".join(found) if found else "false"
 
+        # Both driven from the staged rows, through the stored table's unique key.
         match = " AND ".join(f"o.{quote(k.name)} = s.{quote(k.name)}" for k in keys)
         self.watcher.rows(
             target.name,
-            f"{target.table} t WHERE EXISTS (SELECT 1 FROM {stage} s WHERE "
-            f"{match.replace('o.', 't.')} AND ({differs('t', 's')}))",
+            f"{stage} s JOIN {target.table} t ON {match.replace('o.', 't.')} "
+            f"WHERE {differs('t', 's')}",
         )
         self.watcher.rows(
             target.name,
