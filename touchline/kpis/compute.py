@@ -377,10 +377,13 @@ def period_basis(
     zone: ZoneInfo,
 ) -> str:
     """Return the digest of what a period's metric and expression values depend on
-    besides the CRM events: the organisation (who counts for which unit, in which order),
-    the metric and expression KPIs with the versions in force, the metrics, the zone."""
+    besides the CRM events: its days, the organisation (who counts for which unit, in
+    which order), the metric and expression KPIs with the versions in force, the metrics,
+    the zone."""
     digest = hashlib.sha256()
-    digest.update(f"{period.label}|{zone.key}|{','.join(METRICS)}|".encode())
+    digest.update(
+        f"{period.label}|{period.start}|{period.end}|{zone.key}|{','.join(METRICS)}|".encode()
+    )
     digest.update(np.ascontiguousarray(organisation.seller_ids, dtype=np.int64).tobytes())
     digest.update(np.ascontiguousarray(organisation.unit_ids, dtype=np.int64).tobytes())
     digest.update(np.packbits(organisation.membership.astype(bool)).tobytes())
