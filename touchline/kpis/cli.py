@@ -60,7 +60,7 @@ def compute_command(
                     return
                 first, last = span
                 # The components the incremental refresh works from, afresh too.
-                from touchline.kpis.incremental import rebuild_components
+                from touchline.kpis.components import rebuild_components
 
                 rebuild_components(session)
                 wanted += computing.periods_for(

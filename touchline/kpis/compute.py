@@ -562,7 +562,7 @@ def compute_all(
     settings = get_settings()
     wanted = periods_for(first, last, fiscal_start_month=settings.fiscal_year_start_month)
     # Imported here: the incremental refresh is built on this module.
-    from touchline.kpis.incremental import rebuild_components
+    from touchline.kpis.components import rebuild_components
 
     rebuild_components(session)
     return compute_periods(session, wanted, trigger=trigger, progress=progress)
