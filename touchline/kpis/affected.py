@@ -149,31 +149,46 @@ def _moved_first_touches(
         wanted.update(
             session.scalars(select(touch.deal_id).where(where.days(touch.first_touch_on)), params)
         )
-        # Driven by the changed days' activities, then their deals' stored first touches
-        # by key: never a pass over a whole table.
-        earliest = dict(
-            session.execute(
-                select(Activity.deal_id, func.min(EpochMilliseconds(Activity.occurred_at)))
-                .join(Deal, Deal.id == Activity.deal_id)
-                .where(where.days(Activity.occurred_on), Activity.occurred_on >= Deal.created_date)
-                .group_by(Activity.deal_id),
+        # Driven by the changed days' activities, then their deals (created dates) and
+        # stored first touches by key: never a pass over a whole table. An activity
+        # counts from its deal's created date on, and a day's activities share their date.
+        earliest: dict[tuple[int, date], int] = {
+            (deal, day): ms
+            for deal, day, ms in session.execute(
+                select(
+                    Activity.deal_id,
+                    Activity.occurred_on,
+                    func.min(EpochMilliseconds(Activity.occurred_at)),
+                )
+                .where(where.days(Activity.occurred_on), Activity.deal_id.is_not(None))
+                .group_by(Activity.deal_id, Activity.occurred_on),
                 params,
-            ).all()
-        )
+            )
+            if deal is not None
+        }
+        listed = sorted({deal for deal, _day in earliest})
+        created: dict[int, date] = {}
         stored: dict[int, int] = {}
-        listed = sorted(deal for deal in earliest if deal is not None)
         for chunk in range(0, len(listed), 5000):
+            part = listed[chunk : chunk + 5000]
+            created.update(
+                session.execute(
+                    select(Deal.id, Deal.created_date).where(
+                        among(Deal.id, part, postgres=postgres)
+                    )
+                ).all()
+            )
             stored.update(
                 session.execute(
                     select(touch.deal_id, touch.first_touch_ms).where(
-                        among(touch.deal_id, listed[chunk : chunk + 5000], postgres=postgres)
+                        among(touch.deal_id, part, postgres=postgres)
                     )
                 ).all()
             )
         wanted.update(
             deal
-            for deal, ms in earliest.items()
-            if deal is not None and (deal not in stored or ms < stored[deal])
+            for (deal, day), ms in earliest.items()
+            if day >= created[deal] and (deal not in stored or ms < stored[deal])
         )
     if not wanted:
         return
