@@ -93,7 +93,10 @@ def run_import(folder: Path, url: str) -> tuple[dict[str, Any], float, float]:
     The peak is the child's own (``os.wait4``), not the largest child of this process so
     far, which would count the data generation.
     """
-    env = {**os.environ, "TOUCHLINE_DATABASE_URL": url}
+    # The child imports this checkout's touchline, wherever the benchmark is run from.
+    root = str(Path(__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "TOUCHLINE_DATABASE_URL": url, "PYTHONPATH": path}
     command = [sys.executable, "-m", "touchline", "import", str(folder), "--json"]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()

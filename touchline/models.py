@@ -97,6 +97,8 @@ __all__ = [
     "User",
 ]
 
-# The coaching KPIs' provider registers itself on import; every entry point loads this
-# module, so every computation of KPIs finds it.
+# The coaching KPIs' provider registers itself on import, and so does the hook that runs
+# the analyses of the periods an import reached again (after the KPIs' refresh); every
+# entry point loads this module, so every computation and import finds them.
+import touchline.analytics.refreshing
 import touchline.coaching.kpis  # noqa: F401

@@ -10,6 +10,7 @@ from touchline.analytics.fairness import fair_ratios
 from touchline.analytics.models import AnalyticsResult
 from touchline.analytics.registry import RunContext, registered
 from touchline.cli import app
+from touchline.org.models import Seller
 
 
 def test_a_run_stores_one_result_per_analysis_and_a_rerun_replaces_them(demo_db, analysed):
@@ -59,3 +60,37 @@ def test_the_command_refuses_an_unknown_analysis_and_a_bad_period():
     bad = runner.invoke(app, ["analytics", "run", "--period", "2026-Q9"])
     assert bad.exit_code == 2
     assert "--period" in bad.output
+
+
+def test_an_import_runs_again_the_analyses_of_the_periods_it_reached(demo_db, tmp_path):
+    from tests.analytics.conftest import demo_quarter
+    from touchline.auth.policy import SYSTEM
+    from touchline.crm.service import run_import
+
+    quarter, before = demo_quarter(demo_db), demo_quarter(demo_db, back=1)
+    stamps = {
+        (row.period, row.analysis): row.computed_at
+        for row in demo_db.scalars(select(AnalyticsResult))
+    }
+    assert (quarter.label, "fairness") in stamps
+    assert (before.label, "fairness") in stamps
+    seller = demo_db.scalars(select(Seller).order_by(Seller.external_id.desc())).first()
+    folder = tmp_path / "one-day"
+    folder.mkdir()
+    (folder / "activities.csv").write_text(
+        "activity_id,seller_id,type,occurred_at\n"
+        f"EXTRA-1,{seller.external_id},meeting,{quarter.start.isoformat()}T10:00:00+01:00\n"
+    )
+    report = run_import(
+        demo_db, actor=SYSTEM, path=folder, format="interchange", source_label="one more day"
+    )
+    assert report.ok, report.first_problems()
+    after = {
+        (row.period, row.analysis): (row.computed_at, row.trigger)
+        for row in demo_db.scalars(select(AnalyticsResult))
+    }
+    # The quarter and the year of the new meeting were analysed again; the quarter
+    # before kept its results.
+    assert after[(quarter.label, "fairness")][0] > stamps[(quarter.label, "fairness")]
+    assert after[(quarter.label, "warnings")][1] == "import"
+    assert after[(before.label, "fairness")][0] == stamps[(before.label, "fairness")]

@@ -23,6 +23,7 @@ from touchline.audit import service as audit
 from touchline.auth.models import Role
 from touchline.auth.policy import Actor
 from touchline.config import get_settings
+from touchline.crm.importing.changes import Changes, ChangeWatcher
 from touchline.crm.importing.mapping import (
     FORMATS,
     Mapping,
@@ -164,14 +165,17 @@ def run_import(
             report.problems.append(_refusal(path, error.message))
         except MappingError as error:
             report.problems.append(_refusal(mapping or path, str(error)))
+        changes = Changes()
         if chosen is not None:
             report.format = chosen.name
-            _stage_and_write(session, report, folder, chosen, path=path, progress=progress)
+            changes = _stage_and_write(
+                session, report, folder, chosen, path=path, progress=progress
+            )
     report.duration_s = time.perf_counter() - started
     report.run_id = _record(session, actor, report, started_at=started_at)
     if report.ok and not dry_run:
         for hook in AFTER_IMPORT:
-            hook(session, report, progress)
+            hook(session, report, changes, progress)
     return report
 
 
@@ -189,8 +193,11 @@ def _stage_and_write(
     *,
     path: Path,
     progress: Progress | None,
-) -> None:
-    """Stage (read, map, validate) the files; write them only when nothing is wrong."""
+) -> Changes:
+    """Stage (read, map, validate) the files; write them only when nothing is wrong.
+
+    Return what the written rows changed (nothing for a dry run or a refused import).
+    """
     staged = stage_folder(
         folder,
         chosen,
@@ -211,20 +218,37 @@ def _stage_and_write(
             )
         if report.problems:
             report.counts = list(staged.counts.values())
-            return
-        _write(session, staged, report, progress=progress)
-        if report.ok and not report.dry_run:
-            _changed_spans(session, staged, report)
+            return Changes()
+        changes = _write(session, staged, report, progress=progress)
+        if not report.ok or report.dry_run:
+            return Changes()
+        _changed_spans(session, staged, report)
+        return _settled(changes, staged, report)
     finally:
         staged.close()
 
 
+def _settled(changes: Changes, staged: Staged, report: ImportReport) -> Changes:
+    """Return ``changes`` keeping only the tables whose rows changed, with their files,
+    and with what reaches everything: the organisation, pruned accounts."""
+    changed = [c for c in report.counts if c.inserted or c.updated or c.pruned]
+    names = {c.target for c in changed}
+    changes.organisation = bool(names & {"units", "sellers"})
+    changes.accounts_pruned = any(c.pruned for c in changed if c.target == "accounts")
+    changes.tables = {name: table for name, table in changes.tables.items() if name in names}
+    for table in changes.tables.values():
+        table.files = sorted({c.file for c in changed if c.target == table.target})
+    changes.other_spans = _rated_spans(staged, names)
+    return changes
+
+
 def _write(
     session: Session, staged: Staged, report: ImportReport, *, progress: Progress | None
-) -> None:
+) -> Changes:
     savepoint = session.begin_nested()
     connection = session.connection()
-    writer = Writer(connection, staged, progress=progress)
+    watcher = ChangeWatcher(connection)
+    writer = Writer(connection, staged, progress=progress, watcher=watcher)
     try:
         report.counts = writer.write()
         report.write_seconds = dict(writer.seconds)
@@ -248,6 +272,7 @@ def _write(
         savepoint.rollback()
     else:
         savepoint.commit()
+    return watcher.changes
 
 
 # Called after every import that wrote data, in its transaction (the KPI engine
@@ -255,7 +280,8 @@ def _write(
 # Above this many touched deals, their earliest created date is taken over all deals.
 TOUCHED_DEALS_LISTED = 5000
 
-AFTER_IMPORT: list[Callable[[Session, ImportReport, Progress | None], None]] = []
+# Each hook gets the session, the report, what the import changed and the progress.
+AFTER_IMPORT: list[Callable[[Session, ImportReport, Changes, Progress | None], None]] = []
 
 # The scales imported ratings are checked against, by KPI code: (lowest, highest). The
 # ratings domain registers where they come from; without it any score 0-100 passes.
@@ -332,6 +358,13 @@ def _changed_spans(session: Session, staged: Staged, report: ImportReport) -> No
         elif days:
             first = session.scalar(select(func.min(Deal.created_date)))
             spans.append((min([*days, *([first] if first else [])]), max(days)))
+    spans += _rated_spans(staged, names)
+    report.changed_spans = sorted(set(spans))
+
+
+def _rated_spans(staged: Staged, names: set[str]) -> list[tuple[date, date]]:
+    """Return the first days of the periods the imported ratings and pulses name."""
+    spans: list[tuple[date, date]] = []
     fiscal_start = get_settings().fiscal_year_start_month
     for target, column in (("ratings", "period"), ("pulse", "week")):
         if target in names:
@@ -340,7 +373,7 @@ def _changed_spans(session: Session, staged: Staged, report: ImportReport) -> No
             ).fetchall():
                 period = parse_period(str(label), fiscal_start_month=fiscal_start)
                 spans.append((period.start, period.start))
-    report.changed_spans = sorted(set(spans))
+    return sorted(set(spans))
 
 
 def _record(session: Session, actor: Actor, report: ImportReport, *, started_at: datetime) -> int:

@@ -59,6 +59,10 @@ def compute_command(
                     console.print("No deals or activities yet: nothing to compute.")
                     return
                 first, last = span
+                # The components the incremental refresh works from, afresh too.
+                from touchline.kpis.components import rebuild_components
+
+                rebuild_components(session)
                 wanted += computing.periods_for(
                     first,
                     max(last, computing.company_today()),

@@ -9,6 +9,7 @@ touched. Values are stored unrounded; rounding happens on display.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, delete, false, func, select, text
 from sqlalchemy.orm import Session
 
 from touchline.config import get_settings
+from touchline.crm.importing.changes import Changes
 from touchline.crm.importing.report import ImportReport
 from touchline.crm.models import Activity, Deal, PulseAnswer, RatingRecord
 from touchline.crm.service import AFTER_IMPORT
@@ -50,12 +52,15 @@ ValueRow = tuple[int, int, str, str, str, int, float]
 
 @dataclass(frozen=True)
 class PeriodResult:
-    """A computed period: how many values it holds, how many were written, how long."""
+    """A computed period: how many values it holds, how many were written, how long, and
+    whether it was computed whole (else refreshed from components: ``values`` is then the
+    number of values rewritten)."""
 
     period: str
     values: int
     seconds: float
     written: int = 0
+    whole: bool = True
 
 
 def _pooled_mean(
@@ -306,6 +311,34 @@ def compute_period(
         ),
     }
 
+    rows = value_rows(organisation, period, kpis, versions, metrics, soft)
+    written = _replace_values(session, period.label, [k.id for k in kpis], rows)
+    elapsed = time.perf_counter() - started
+    record = session.get(ComputedPeriod, period.label)
+    if record is None:
+        record = ComputedPeriod(period=period.label)
+        session.add(record)
+    record.period_start, record.period_end = period.start, period.end
+    record.computed_at, record.duration_s, record.trigger = utcnow(), elapsed, trigger
+    record.basis = period_basis(organisation, kpis, versions, period, zone)
+    record.metrics = metric_snapshot(metrics)
+    session.flush()
+    return PeriodResult(period.label, len(rows), elapsed, written)
+
+
+def value_rows(
+    organisation: Organisation,
+    period: Period,
+    kpis: list[Kpi],
+    versions: Versions,
+    metrics: dict[str, NDArray[np.float64]],
+    soft: dict[str, NDArray[np.float64]],
+    *,
+    positions: NDArray[np.int64] | None = None,
+) -> list[ValueRow]:
+    """Return the rows to store of ``kpis`` for the period, for every subject that has a
+    value (or only those at ``positions``): metric and expression KPIs from ``metrics``
+    with the version in force at the period's start, the others from ``soft``."""
     subject_kinds = (
         [SubjectKind.SELLER.value] * len(organisation.seller_ids)
         + [SubjectKind.UNIT.value] * len(organisation.unit_ids)
@@ -324,22 +357,59 @@ def compute_period(
             values = parse(version.formula, known=METRICS).evaluate_columns(metrics)
         else:
             values = soft[kpi.code]
-        present = np.flatnonzero(~np.isnan(values))
+        if positions is None:
+            present = np.flatnonzero(~np.isnan(values))
+        else:
+            present = positions[~np.isnan(values[positions])]
         kpi_id, version_id, label = kpi.id, version.id, period.label
         rows += [
             (kpi_id, version_id, label, start, subject_kinds[p], subject_ids[p], v)
             for p, v in zip(present.tolist(), values[present].tolist(), strict=True)
         ]
-    written = _replace_values(session, period.label, [k.id for k in kpis], rows)
-    elapsed = time.perf_counter() - started
-    record = session.get(ComputedPeriod, period.label)
-    if record is None:
-        record = ComputedPeriod(period=period.label)
-        session.add(record)
-    record.period_start, record.period_end = period.start, period.end
-    record.computed_at, record.duration_s, record.trigger = utcnow(), elapsed, trigger
-    session.flush()
-    return PeriodResult(period.label, len(rows), elapsed, written)
+    return rows
+
+
+def period_basis(
+    organisation: Organisation,
+    kpis: list[Kpi],
+    versions: Versions,
+    period: Period,
+    zone: ZoneInfo,
+) -> str:
+    """Return the digest of what a period's metric and expression values depend on
+    besides the CRM events: its days, the organisation (who counts for which unit, in
+    which order), the metric and expression KPIs with the versions in force, the metrics,
+    the zone."""
+    digest = hashlib.sha256()
+    digest.update(
+        f"{period.label}|{period.start}|{period.end}|{zone.key}|{','.join(METRICS)}|".encode()
+    )
+    digest.update(np.ascontiguousarray(organisation.seller_ids, dtype=np.int64).tobytes())
+    digest.update(np.ascontiguousarray(organisation.unit_ids, dtype=np.int64).tobytes())
+    digest.update(np.packbits(organisation.membership.astype(bool)).tobytes())
+    for kpi in kpis:
+        if kpi.source in (KpiSource.METRIC, KpiSource.EXPRESSION):
+            version = versions.in_force(kpi.id, period.start)
+            digest.update(f"|{kpi.id}:{kpi.source}:{version.id}:{version.formula}".encode())
+    return digest.hexdigest()
+
+
+def metric_snapshot(metrics: dict[str, NDArray[np.float64]]) -> bytes:
+    """Return every built-in metric per subject as little-endian float64 bytes."""
+    return np.stack([metrics[code] for code in METRICS]).astype("<f8").tobytes()
+
+
+def read_snapshot(
+    record: ComputedPeriod, organisation: Organisation
+) -> dict[str, NDArray[np.float64]] | None:
+    """Return the metrics stored with ``record``, or None when it holds none that fit."""
+    if record.metrics is None:
+        return None
+    values = np.frombuffer(record.metrics, dtype="<f8")
+    if len(values) != len(METRICS) * organisation.n_subjects:
+        return None
+    table = values.reshape(len(METRICS), organisation.n_subjects)
+    return {code: table[position].astype(np.float64) for position, code in enumerate(METRICS)}
 
 
 _COPY_VALUES = (
@@ -375,7 +445,7 @@ def _replace_values(session: Session, label: str, kpi_ids: list[int], rows: list
         session.execute(
             delete(KpiValue).where(KpiValue.period == label, KpiValue.kpi_id.in_(kpi_ids))
         )
-        _insert_values(session, rows)
+        insert_values(session, rows)
         return len(rows)
     stale: dict[tuple[str, int], list[int]] = {}
     for kind, subject, kpi in [
@@ -392,11 +462,11 @@ def _replace_values(session: Session, label: str, kpi_ids: list[int], rows: list
                 KpiValue.subject_id.in_(subjects),
             )
         )
-    _insert_values(session, changed)
+    insert_values(session, changed)
     return len(changed) + len(gone)
 
 
-def _insert_values(session: Session, rows: list[ValueRow]) -> None:
+def insert_values(session: Session, rows: list[ValueRow]) -> None:
     """Write KPI values through the driver: COPY on PostgreSQL, executemany on SQLite.
 
     Tens of thousands of rows per period: the ORM's per-row statements cost more than
@@ -491,6 +561,10 @@ def compute_all(
         last = max(last, today)
     settings = get_settings()
     wanted = periods_for(first, last, fiscal_start_month=settings.fiscal_year_start_month)
+    # Imported here: the incremental refresh is built on this module.
+    from touchline.kpis.components import rebuild_components
+
+    rebuild_components(session)
     return compute_periods(session, wanted, trigger=trigger, progress=progress)
 
 
@@ -519,21 +593,29 @@ def refresh(
 
 
 def refresh_after_import(
-    session: Session, report: ImportReport, progress: Callable[[str, int], None] | None
+    session: Session,
+    report: ImportReport,
+    changes: Changes,
+    progress: Callable[[str, int], None] | None,
 ) -> None:
-    """Recompute the periods an import changed (see ``ImportReport.changed_spans``)."""
-    spans = report.changed_spans
-    if report.changes_everything:
-        span = data_span(session)
-        spans = [span] if span else []
-    if not spans:
-        return
+    """Refresh the KPI values an import changed.
+
+    Deals and activities go through the incremental refresh (``touchline.kpis.incremental``:
+    the affected sellers, days and periods only; everything when the organisation
+    changed); ratings and pulses recompute the periods they name.
+    """
+    from touchline.kpis.incremental import refresh_events
 
     def step(label: str) -> None:
         if progress:
             progress(f"computing KPIs {label}", 0)
 
-    refresh(session, spans=spans, trigger="import", progress=step)
+    if changes.tables or changes.everything:
+        refresh_events(session, changes=changes, trigger="import", progress=step)
+        if changes.everything:
+            return
+    if changes.other_spans:
+        refresh(session, spans=changes.other_spans, trigger="import", progress=step)
 
 
 if refresh_after_import not in AFTER_IMPORT:

@@ -53,56 +53,56 @@ ACTIVITY_COMPONENT = {
 }
 
 
-class _DayNumber(FunctionElement[int]):
+class DayNumber(FunctionElement[int]):
     """Days from 1970-01-01 to a date column, on SQLite and PostgreSQL alike."""
 
     type = Integer()
     inherit_cache = True
 
 
-@compiles(_DayNumber, "sqlite")
-def _day_number_sqlite(element: _DayNumber, compiler: Any, **kw: Any) -> str:
+@compiles(DayNumber, "sqlite")
+def _day_number_sqlite(element: DayNumber, compiler: Any, **kw: Any) -> str:
     return f"CAST(julianday({compiler.process(element.clauses, **kw)}) - 2440587.5 AS INTEGER)"
 
 
-@compiles(_DayNumber, "postgresql")
-def _day_number_postgresql(element: _DayNumber, compiler: Any, **kw: Any) -> str:
+@compiles(DayNumber, "postgresql")
+def _day_number_postgresql(element: DayNumber, compiler: Any, **kw: Any) -> str:
     return f"({compiler.process(element.clauses, **kw)} - DATE '1970-01-01')"
 
 
-class _EpochMilliseconds(FunctionElement[int]):
+class EpochMilliseconds(FunctionElement[int]):
     """Milliseconds from 1970-01-01T00:00Z to a UTC timestamp column."""
 
     type = Integer()
     inherit_cache = True
 
 
-@compiles(_EpochMilliseconds, "sqlite")
-def _epoch_ms_sqlite(element: _EpochMilliseconds, compiler: Any, **kw: Any) -> str:
+@compiles(EpochMilliseconds, "sqlite")
+def _epoch_ms_sqlite(element: EpochMilliseconds, compiler: Any, **kw: Any) -> str:
     # julianday counts whole milliseconds inside SQLite, so rounding gives them back exactly.
     argument = compiler.process(element.clauses, **kw)
     return f"CAST(ROUND((julianday({argument}) - 2440587.5) * 86400000.0) AS INTEGER)"
 
 
-@compiles(_EpochMilliseconds, "postgresql")
-def _epoch_ms_postgresql(element: _EpochMilliseconds, compiler: Any, **kw: Any) -> str:
+@compiles(EpochMilliseconds, "postgresql")
+def _epoch_ms_postgresql(element: EpochMilliseconds, compiler: Any, **kw: Any) -> str:
     argument = compiler.process(element.clauses, **kw)
     return f"CAST(ROUND(EXTRACT(EPOCH FROM {argument}) * 1000) AS BIGINT)"
 
 
-class _ByteOrder(FunctionElement[str]):
+class ByteOrder(FunctionElement[str]):
     """A string column compared as plain bytes (``D10`` before ``D9``) on either database."""
 
     inherit_cache = True
 
 
-@compiles(_ByteOrder, "sqlite")
-def _byte_order_sqlite(element: _ByteOrder, compiler: Any, **kw: Any) -> str:
+@compiles(ByteOrder, "sqlite")
+def _byte_order_sqlite(element: ByteOrder, compiler: Any, **kw: Any) -> str:
     return f"{compiler.process(element.clauses, **kw)} COLLATE BINARY"
 
 
-@compiles(_ByteOrder, "postgresql")
-def _byte_order_postgresql(element: _ByteOrder, compiler: Any, **kw: Any) -> str:
+@compiles(ByteOrder, "postgresql")
+def _byte_order_postgresql(element: ByteOrder, compiler: Any, **kw: Any) -> str:
     return f'{compiler.process(element.clauses, **kw)} COLLATE "C"'
 
 
@@ -204,7 +204,7 @@ def gather(
                 (earlier.close_date < Deal.close_date)
                 | and_(
                     earlier.close_date == Deal.close_date,
-                    _ByteOrder(earlier.external_id) < _ByteOrder(Deal.external_id),
+                    ByteOrder(earlier.external_id) < ByteOrder(Deal.external_id),
                 ),
             ),
         )
@@ -262,21 +262,15 @@ def gather(
         [int(row[1]) for row in new_customer_meetings],
     )
 
-    cycles = connection.execute(
-        select(Deal.seller_id, _DayNumber(Deal.close_date) - _DayNumber(Deal.created_date))
-        .where(Deal.status == "won", Deal.close_date.between(start, end))
-        .with_hint(Deal, "INDEXED BY ix_deals_close", "sqlite")
-    ).all()
-    cycle_seller = organisation.seller_index(np.array([row[0] for row in cycles], dtype=np.int64))
-    cycle_days = np.array([row[1] for row in cycles], dtype=np.float64)
+    cycle_seller, cycle_days = won_cycles(connection, organisation, start, end)
 
     # An activity is at or after midnight of the created date (in the company's zone)
     # exactly when its own date in that zone is on or after the created date.
     touches = connection.execute(
         select(
             Deal.seller_id,
-            _DayNumber(Deal.created_date),
-            func.min(_EpochMilliseconds(Activity.occurred_at)),
+            DayNumber(Deal.created_date),
+            func.min(EpochMilliseconds(Activity.occurred_at)),
         )
         .join(
             Activity,
@@ -290,13 +284,27 @@ def gather(
     touch_seller = organisation.seller_index(np.array([row[0] for row in touches], dtype=np.int64))
     day_numbers = np.array([row[1] for row in touches], dtype=np.int64)
     first_touch_ms = np.array([row[2] for row in touches], dtype=np.int64)
-    midnight_ms = _midnights_ms(start, end, zone)
+    midnight_ms = midnights_ms(start, end, zone)
     touch_hours = (first_touch_ms - midnight_ms[day_numbers - (start - EPOCH).days]) / 3_600_000.0
 
     return Gathered(components, cycle_seller, cycle_days, touch_seller, touch_hours)
 
 
-def _midnights_ms(start: date, end: date, zone: ZoneInfo) -> NDArray[np.int64]:
+def won_cycles(
+    connection: Connection, organisation: Organisation, start: date, end: date
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Return the seller position and the days from creation to close of each deal won
+    with its close date in ``start``..``end``."""
+    cycles = connection.execute(
+        select(Deal.seller_id, DayNumber(Deal.close_date) - DayNumber(Deal.created_date))
+        .where(Deal.status == "won", Deal.close_date.between(start, end))
+        .with_hint(Deal, "INDEXED BY ix_deals_close", "sqlite")
+    ).all()
+    cycle_seller = organisation.seller_index(np.array([row[0] for row in cycles], dtype=np.int64))
+    return cycle_seller, np.array([row[1] for row in cycles], dtype=np.float64)
+
+
+def midnights_ms(start: date, end: date, zone: ZoneInfo) -> NDArray[np.int64]:
     """Return, for each day of ``start``..``end``, its first instant in ``zone`` in epoch ms."""
     days = (end - start).days + 1
     found = np.empty(days, dtype=np.int64)
@@ -365,12 +373,30 @@ def _ratio(numerator: NDArray[np.int64], denominator: NDArray[np.int64]) -> NDAr
 
 
 def metric_values(organisation: Organisation, gathered: Gathered) -> dict[str, NDArray[np.float64]]:
-    """Return every built-in metric per subject; NaN is "no value" (nothing to divide or rank).
+    """Return every built-in metric per subject; NaN is "no value" (nothing to divide or rank)."""
+    return metrics_from(
+        organisation,
+        gathered.components,
+        sales_cycle_days=subject_medians(organisation, gathered.cycle_seller, gathered.cycle_days),
+        speed_to_first_touch_h=subject_medians(
+            organisation, gathered.touch_seller, gathered.touch_hours
+        ),
+    )
+
+
+def metrics_from(
+    organisation: Organisation,
+    components: dict[str, NDArray[np.int64]],
+    *,
+    sales_cycle_days: NDArray[np.float64],
+    speed_to_first_touch_h: NDArray[np.float64],
+) -> dict[str, NDArray[np.float64]]:
+    """Return every built-in metric per subject from per-seller components and the medians.
 
     Money is in the company currency: whole cents divided by 100, so a sum reads back
     exact to the cent when rounded to two places.
     """
-    total = {name: subject_sums(organisation, gathered.components[name]) for name in COMPONENTS}
+    total = {name: subject_sums(organisation, components[name]) for name in COMPONENTS}
     values: dict[str, NDArray[np.float64]] = {
         "revenue_won": total["won_cents"] / 100.0,
         "deals_won": total["won"].astype(np.float64),
@@ -385,12 +411,8 @@ def metric_values(organisation: Organisation, gathered: Gathered) -> dict[str, N
         "demos": total["demos"].astype(np.float64),
         "social_touches": total["social"].astype(np.float64),
         "meeting_quality": _ratio(total["meetings_next_step"], total["meetings_with_outcome"]),
-        "speed_to_first_touch_h": subject_medians(
-            organisation, gathered.touch_seller, gathered.touch_hours
-        ),
-        "sales_cycle_days": subject_medians(
-            organisation, gathered.cycle_seller, gathered.cycle_days
-        ),
+        "speed_to_first_touch_h": speed_to_first_touch_h,
+        "sales_cycle_days": sales_cycle_days,
     }
     return values
 

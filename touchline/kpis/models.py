@@ -8,12 +8,14 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Date,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -180,6 +182,13 @@ class ComputedPeriod(Base):
     computed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
     trigger: Mapped[str] = mapped_column(String(40), default="")
+    # What an incremental refresh needs (touchline.kpis.incremental): the digest of what the
+    # stored values were computed under (organisation, metric and expression KPIs with
+    # their versions, time zone) and every built-in metric per subject, as float64 bytes
+    # in the registry's and the organisation's order. None: the next refresh of the period
+    # recomputes it whole.
+    basis: Mapped[str | None] = mapped_column(String(64))
+    metrics: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class ManualEntry(Base):
@@ -262,3 +271,70 @@ class ScorecardAssignment(Base):
     seller_id: Mapped[int | None] = mapped_column(ForeignKey("sellers.id", ondelete="CASCADE"))
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     assigned_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class _Components:
+    """The additive components of the built-in metrics (see ``touchline.kpis.engine``):
+    counts, and money in whole cents."""
+
+    won: Mapped[int] = mapped_column(BigInteger, default=0)
+    won_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    lost: Mapped[int] = mapped_column(BigInteger, default=0)
+    new_customers: Mapped[int] = mapped_column(BigInteger, default=0)
+    pipeline_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    calls: Mapped[int] = mapped_column(BigInteger, default=0)
+    meetings: Mapped[int] = mapped_column(BigInteger, default=0)
+    emails: Mapped[int] = mapped_column(BigInteger, default=0)
+    demos: Mapped[int] = mapped_column(BigInteger, default=0)
+    social: Mapped[int] = mapped_column(BigInteger, default=0)
+    meetings_with_outcome: Mapped[int] = mapped_column(BigInteger, default=0)
+    meetings_next_step: Mapped[int] = mapped_column(BigInteger, default=0)
+    meetings_new_customers: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# The component tables are derived and rewritten in bulk: no foreign keys (as kpi_values),
+# rows of sellers that are gone are ignored when read and dropped on the next rebuild.
+class DayComponents(_Components, Base):
+    """A seller's components on one day: what their deals and activities of that day add."""
+
+    __tablename__ = "kpi_day_components"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    seller_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class MonthComponents(_Components, Base):
+    """A seller's components over one calendar month: the sum of their days."""
+
+    __tablename__ = "kpi_month_components"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
+    seller_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class FirstWin(Base):
+    """An account's first-ever won deal (earliest close date, then deal id as bytes)."""
+
+    __tablename__ = "kpi_first_wins"
+
+    account_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    deal_id: Mapped[int] = mapped_column(Integer)
+    seller_id: Mapped[int] = mapped_column(Integer)
+    close_date: Mapped[date] = mapped_column(Date)
+
+
+class FirstTouch(Base):
+    """A deal's first activity at or after midnight of its created date, if it has one."""
+
+    __tablename__ = "kpi_first_touches"
+    __table_args__ = (
+        Index("ix_kpi_first_touches_created", "created_date", "seller_id", "first_touch_ms"),
+        Index("ix_kpi_first_touches_on", "first_touch_on"),
+    )
+
+    deal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seller_id: Mapped[int] = mapped_column(Integer)
+    created_date: Mapped[date] = mapped_column(Date)
+    # Milliseconds since 1970-01-01T00:00Z, and the activity's date in the company's zone.
+    first_touch_ms: Mapped[int] = mapped_column(BigInteger)
+    first_touch_on: Mapped[date] = mapped_column(Date)

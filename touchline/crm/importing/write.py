@@ -29,6 +29,7 @@ from sqlalchemy.schema import (
     UniqueConstraint,
 )
 
+from touchline.crm.importing.changes import WATCHED, ChangeWatcher
 from touchline.crm.importing.report import FileCounts, Problem
 from touchline.crm.importing.schema import TARGETS, TARGETS_BY_NAME, Field, Kind, Target
 from touchline.crm.importing.stage import Staged, literal, quote
@@ -121,8 +122,10 @@ class Writer:
         staged: Staged,
         *,
         progress: Progress | None = None,
+        watcher: ChangeWatcher | None = None,
     ) -> None:
         self.connection = connection
+        self.watcher = watcher
         self.staged = staged
         self.duck = staged.connection
         self.dialect = connection.dialect.name
@@ -346,6 +349,8 @@ class Writer:
             if direct and not any(_deferred(target, column) for column in columns):
                 with self._bulk(target, rows, unique_too=True):
                     self._load_direct(target, columns)
+                if self.watcher is not None and target.name in WATCHED:
+                    self.watcher.rows(target.name, f"{target.table} t")
             else:
                 stage = self._stage_table(target, columns)
                 self._staged_in_database.append(target)
@@ -360,6 +365,7 @@ class Writer:
                         entry.updated = updated
                         entry.unchanged = total - inserted - updated
                 self.progress(f"saving {target.name}", 0)
+                self._watch(target, columns, stage, empty=empty)
                 with self._bulk(target, rows):
                     self._upsert(target, columns, stage)
             self.seconds[target.name] = time.perf_counter() - started
@@ -370,6 +376,37 @@ class Writer:
         if any(t.name in ("units", "sellers") for t in self.staged.targets):
             self._derive_unit_managers()
         return list(counts.values())
+
+    def _watch(self, target: Target, columns: list[Column], stage: str, *, empty: bool) -> None:
+        """Show the watcher the rows the upsert changes: as stored, and as staged."""
+        if self.watcher is None or target.name not in WATCHED:
+            return
+        if empty:
+            self.watcher.rows(target.name, f"{stage} t", stored=False)
+            return
+        keys = _key_columns(target, columns)
+        compared = [c for c in columns if c not in keys and not _deferred(target, c)]
+
+        def differs(stored: str, staged: str) -> str:
+            found = [
+                f"{stored}.{quote(c.name)} {self.distinct} {staged}.{quote(c.name)}"
+                for c in compared
+            ]
+            return " OR ".join(found) if found else "false"
+
+        # Both driven from the staged rows, through the stored table's unique key.
+        match = " AND ".join(f"o.{quote(k.name)} = s.{quote(k.name)}" for k in keys)
+        self.watcher.rows(
+            target.name,
+            f"{stage} s JOIN {target.table} t ON {match.replace('o.', 't.')} "
+            f"WHERE {differs('t', 's')}",
+        )
+        self.watcher.rows(
+            target.name,
+            f"{stage} t WHERE NOT EXISTS (SELECT 1 FROM {target.table} o WHERE "
+            f"{match.replace('s.', 't.')} AND NOT ({differs('o', 't')}))",
+            stored=False,
+        )
 
     def _is_empty(self, target: Target) -> bool:
         query = text(f"SELECT 1 FROM {target.table} LIMIT 1")
@@ -475,6 +512,8 @@ class Writer:
                     found += f" AND {alias}.{target.prunable}"
                 return found
 
+            if self.watcher is not None and target.name in WATCHED:
+                self.watcher.rows(target.name, f"{target.table} t WHERE {vanished('t')}")
             try:
                 with self.connection.begin_nested():
                     if target.self_refs:
