@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.demo_company import demo_as, demo_connection, demo_db, demo_engine  # noqa: F401
 from touchline.app import create_app
 from touchline.config import Settings
 from touchline.db import make_engine
