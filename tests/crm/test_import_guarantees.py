@@ -210,7 +210,10 @@ def test_memory_stays_modest_while_importing_many_rows(big, tmp_path):
         check=False,
     )
     peak_kib = int(done.stderr.rsplit("PEAK", 1)[1].split()[0])
-    assert peak_kib < 600 * 1024
+    # DuckDB's staging is capped at 512 MB (stage.py) and streams; the interpreter with
+    # its libraries adds about 150 MB. Typically the peak is near 300 MiB; a loaded
+    # machine lets DuckDB buffer more, never past its cap.
+    assert peak_kib < 768 * 1024, f"peak {peak_kib // 1024} MiB"
     assert activities(url) == ACTIVITIES
 
 
