@@ -60,6 +60,7 @@ from touchline.kpis.compute import company_today
 from touchline.kpis.metrics import Direction
 from touchline.kpis.models import Kpi, ScorecardTemplate, SubjectKind, TimeAggregation
 from touchline.kpis.scorecards import CardBook, EffectiveLine, attainment, light, scaled_target
+from touchline.kpis.unit_cards import team_target
 from touchline.org.models import Seller, Unit
 from touchline.org.periods import Period
 from touchline.ratings.pulse import TREND_CONFIDENCE as ENERGY_CONFIDENCE
@@ -326,19 +327,7 @@ def _unit_lines(
         for line in book.template_lines.get(template.id, []):
             kpi = book.kpis[line.kpi_id]
             version = versions.in_force(kpi.id, period.start)
-            targets = [
-                own.target if own.target is not None else version.target
-                for lines in seller_lines.values()
-                for own in lines
-                if own.kpi_id == kpi.id
-            ]
-            present = [target for target in targets if target is not None]
-            if not present:
-                target = line.target if line.target is not None else version.target
-            elif kpi.time_aggregation == TimeAggregation.SUM:
-                target = float(sum(present))
-            else:
-                target = float(sum(present) / len(present))
+            target = team_target(line, kpi, version, seller_lines)
             plans.append(
                 (
                     unit_id,

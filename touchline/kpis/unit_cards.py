@@ -23,7 +23,15 @@ from touchline.errors import NotFound
 from touchline.i18n import gettext as _
 from touchline.kpis.catalogue import sync_builtin_kpis
 from touchline.kpis.compute import company_today
-from touchline.kpis.models import KpiValue, ScorecardTemplate, SubjectKind, TimeAggregation
+from touchline.kpis.models import (
+    Kpi,
+    KpiValue,
+    KpiVersion,
+    ScorecardLine,
+    ScorecardTemplate,
+    SubjectKind,
+    TimeAggregation,
+)
 from touchline.kpis.scorecards import (
     LEVELS,
     CardBook,
@@ -108,19 +116,7 @@ def unit_scorecard(
     for line in template_lines:
         kpi = book.kpis[line.kpi_id]
         version = book.versions.in_force(kpi.id, period.start)
-        targets = [
-            own.target if own.target is not None else version.target
-            for lines in seller_lines.values()
-            for own in lines
-            if own.kpi_id == kpi.id
-        ]
-        present = [target for target in targets if target is not None]
-        if not present:
-            target = line.target if line.target is not None else version.target
-        elif kpi.time_aggregation == TimeAggregation.SUM:
-            target = float(sum(present))
-        else:
-            target = float(sum(present) / len(present))
+        target = team_target(line, kpi, version, seller_lines)
         effective = EffectiveLine(
             kpi.id, line.weight, target, line.green_from, line.amber_from, line.position, None
         )
@@ -147,3 +143,26 @@ def unit_scorecard(
         warnings=summary.warnings,
         sellers=len(sellers),
     )
+
+
+def team_target(
+    line: ScorecardLine,
+    kpi: Kpi,
+    version: KpiVersion,
+    seller_lines: dict[int, list[EffectiveLine]],
+) -> float | None:
+    """Return a team card line's target: its sellers' targets of the KPI added up for a
+    KPI that adds up over time, their mean otherwise; the line's own (or the version's)
+    when no seller has one."""
+    targets = [
+        own.target if own.target is not None else version.target
+        for lines in seller_lines.values()
+        for own in lines
+        if own.kpi_id == kpi.id
+    ]
+    present = [target for target in targets if target is not None]
+    if not present:
+        return line.target if line.target is not None else version.target
+    if kpi.time_aggregation == TimeAggregation.SUM:
+        return float(sum(present))
+    return float(sum(present) / len(present))
