@@ -70,17 +70,29 @@ def _field(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _done(
-    request: Request, db: Db, actor: Actor, period: Period, work: Callable[[], str]
+def form_action(
+    request: Request,
+    db: Db,
+    template: str,
+    context: Callable[[], dict[str, Any]],
+    work: Callable[[], str],
 ) -> Response:
+    """Do a form's ``work`` in a savepoint and show ``template`` again with what it said,
+    or with the error (nothing of the work kept)."""
     try:
         with db.begin_nested():
             flash = work()
     except DomainError as error:
-        context = _context(db, actor, period) | {"form_error": error.message}
-        return render(request, "analytics/behaviours.html", context, status_code=error.status_code)
-    return render(
-        request, "analytics/behaviours.html", _context(db, actor, period) | {"flash": flash}
+        shown = context() | {"form_error": error.message}
+        return render(request, template, shown, status_code=error.status_code)
+    return render(request, template, context() | {"flash": flash})
+
+
+def _done(
+    request: Request, db: Db, actor: Actor, period: Period, work: Callable[[], str]
+) -> Response:
+    return form_action(
+        request, db, "analytics/behaviours.html", lambda: _context(db, actor, period), work
     )
 
 

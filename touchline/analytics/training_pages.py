@@ -10,10 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from touchline.analytics import training_service as service
-from touchline.analytics.behaviour_pages import analysed_period
+from touchline.analytics.behaviour_pages import analysed_period, form_action
 from touchline.auth.policy import Actor
 from touchline.deps import Db, ManagerUp
-from touchline.errors import DomainError
 from touchline.kpis.service import chosen_period, period_choices
 from touchline.org.periods import Period
 from touchline.web.exports import table_response, wants_download
@@ -46,14 +45,8 @@ def training_page(
 def _done(
     request: Request, db: Db, actor: Actor, period: Period, work: Callable[[], str]
 ) -> Response:
-    try:
-        with db.begin_nested():
-            flash = work()
-    except DomainError as error:
-        context = _context(db, actor, period) | {"form_error": error.message}
-        return render(request, "analytics/training.html", context, status_code=error.status_code)
-    return render(
-        request, "analytics/training.html", _context(db, actor, period) | {"flash": flash}
+    return form_action(
+        request, db, "analytics/training.html", lambda: _context(db, actor, period), work
     )
 
 
